@@ -1,0 +1,161 @@
+// Package testsvc connects tests to the PostgreSQL, Redis and MinIO servers that
+// scripts/services.sh starts on loopback.
+//
+// When a server's variable is unset, the test is skipped, unless
+// PLEIN_TEST_REQUIRE_SERVICES=1 (make test sets it): then it fails, so CI can never
+// pass by skipping the real-server suites.
+package testsvc
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver for schema setup
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pleinhq/plein/core/config"
+)
+
+// The environment variables scripts/services.sh exports.
+const (
+	EnvRequire     = "PLEIN_TEST_REQUIRE_SERVICES"
+	EnvPostgresURL = "PLEIN_TEST_POSTGRES_URL"
+	EnvRedisURL    = "PLEIN_TEST_REDIS_URL"
+	EnvS3Endpoint  = "PLEIN_TEST_S3_ENDPOINT"
+	EnvS3AccessKey = "PLEIN_TEST_S3_ACCESS_KEY"
+	EnvS3SecretKey = "PLEIN_TEST_S3_SECRET_KEY"
+	EnvRedisServer = "PLEIN_TEST_REDIS_SERVER" // path of the redis-server binary
+	EnvMinIOServer = "PLEIN_TEST_MINIO_SERVER" // path of the minio binary
+)
+
+// need returns the value of env, or skips (or fails, under make test) the test without it.
+func need(t testing.TB, env, what string) string {
+	t.Helper()
+	v := os.Getenv(env)
+	if v != "" {
+		return v
+	}
+	if os.Getenv(EnvRequire) == "1" {
+		t.Fatalf("%s is required (%s unset); run the tests with `make test`", what, env)
+	}
+	t.Skipf("%s unavailable: %s unset (make test starts it)", what, env)
+	return ""
+}
+
+// Name returns a short random identifier for per-test schemas, buckets and key prefixes.
+func Name(prefix string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// PostgresURL returns a DSN whose search_path is a new, empty schema, dropped when the test ends.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	admin := need(t, EnvPostgresURL, "PostgreSQL")
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	schema := Name("t_")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		_ = db.Close()
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := db.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Logf("drop schema %s: %v", schema, err)
+		}
+		_ = db.Close()
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatalf("%s: %v", EnvPostgresURL, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// RedisURL returns the URL of the test Redis server.
+func RedisURL(t testing.TB) string {
+	t.Helper()
+	return need(t, EnvRedisURL, "Redis")
+}
+
+// Redis returns a client of the test Redis server, closed when the test ends.
+// Tests share the server: keep keys under a prefix from Name.
+func Redis(t testing.TB) *redis.Client {
+	t.Helper()
+	opts, err := redis.ParseURL(RedisURL(t))
+	if err != nil {
+		t.Fatalf("%s: %v", EnvRedisURL, err)
+	}
+	c := redis.NewClient(opts)
+	t.Cleanup(func() { _ = c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatalf("redis: %v", err)
+	}
+	return c
+}
+
+// S3 returns settings for a new bucket on the test MinIO server, emptied and removed when the test ends.
+func S3(t testing.TB) config.S3 {
+	t.Helper()
+	s := config.S3{
+		Endpoint:  need(t, EnvS3Endpoint, "MinIO"),
+		AccessKey: need(t, EnvS3AccessKey, "MinIO"),
+		SecretKey: need(t, EnvS3SecretKey, "MinIO"),
+		Bucket:    strings.ReplaceAll(Name("t-"), "_", "-"),
+	}
+	c, err := minio.New(s.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, "")})
+	if err != nil {
+		t.Fatalf("minio: %v", err)
+	}
+	t.Cleanup(func() { RemoveBucket(t, c, s.Bucket) })
+	return s
+}
+
+// RemoveBucket deletes every object in bucket and then the bucket; a missing bucket is fine.
+func RemoveBucket(t testing.TB, c *minio.Client, bucket string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if ok, err := c.BucketExists(ctx, bucket); err != nil || !ok {
+		return
+	}
+	objects := c.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true})
+	for e := range c.RemoveObjects(ctx, bucket, objects, minio.RemoveObjectsOptions{}) {
+		t.Logf("remove %s/%s: %v", bucket, e.ObjectName, e.Err)
+	}
+	if err := c.RemoveBucket(ctx, bucket); err != nil {
+		t.Logf("remove bucket %s: %v", bucket, err)
+	}
+}
+
+// RedisServer returns the path of a redis-server binary, for tests that run their own.
+func RedisServer(t testing.TB) string {
+	t.Helper()
+	return need(t, EnvRedisServer, "redis-server binary")
+}
+
+// MinIOServer returns the path of a minio binary, for tests that run their own.
+func MinIOServer(t testing.TB) string {
+	t.Helper()
+	return need(t, EnvMinIOServer, "minio binary")
+}

@@ -1,0 +1,54 @@
+package store
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Migrate brings the schema up to date. On PostgreSQL it holds an advisory lock while it
+// runs, so replicas starting together migrate once. It returns the schema version.
+func (db *DB) Migrate(ctx context.Context) (int64, error) {
+	p, err := db.migrator()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return 0, fmt.Errorf("migrate %s: %w", db.dialect, err)
+	}
+	return p.GetDBVersion(ctx)
+}
+
+// MigrationStatus lists each migration with whether it has been applied.
+func (db *DB) MigrationStatus(ctx context.Context) ([]*goose.MigrationStatus, error) {
+	p, err := db.migrator()
+	if err != nil {
+		return nil, err
+	}
+	return p.Status(ctx)
+}
+
+func (db *DB) migrator() (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations, "migrations/"+string(db.dialect))
+	if err != nil {
+		return nil, err
+	}
+	dialect := goose.DialectSQLite3
+	var opts []goose.ProviderOption
+	if db.dialect == Postgres {
+		dialect = goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	return goose.NewProvider(dialect, db.write, sub, opts...)
+}

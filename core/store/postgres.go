@@ -1,0 +1,38 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+)
+
+// OpenPostgres connects to the PostgreSQL server at dsn (postgres://...).
+// It returns an error, without the password, when the server does not answer.
+func OpenPostgres(ctx context.Context, dsn string, o Options) (*DB, error) {
+	pool, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres %s: %w", redact(dsn), err)
+	}
+	pool.SetMaxOpenConns(o.maxConns())
+	pool.SetMaxIdleConns(o.maxConns())
+	pool.SetConnMaxIdleTime(5 * time.Minute)
+	pool.SetConnMaxLifetime(30 * time.Minute)
+	if err := pool.PingContext(ctx); err != nil {
+		_ = pool.Close()
+		// pgconn's errors name host, user and database, never the password.
+		return nil, fmt.Errorf("open postgres %s: %w", redact(dsn), err)
+	}
+	return &DB{dialect: Postgres, write: pool, read: pool}, nil
+}
+
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,182 @@
+// Package store opens Plein's SQL database (SQLite or PostgreSQL), migrates it and runs transactions.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect names the SQL database behind a DB.
+type Dialect string
+
+// The supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Querier is what both *DB and *sql.Tx offer, so a query function can run inside or outside a transaction.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// DB is a SQL database. Queries use $1, $2, ... placeholders in both dialects.
+//
+// On SQLite, writes go through a single connection so writers queue in Go instead of
+// failing with SQLITE_BUSY, and reads use a separate read-only pool (WAL lets them run
+// beside the writer). A write outside Tx and a query inside Tx must therefore use the
+// Tx's *sql.Tx, never the DB: the single writer is busy with the transaction.
+type DB struct {
+	dialect Dialect
+	write   *sql.DB
+	read    *sql.DB // == write on PostgreSQL
+}
+
+// Options tune the connection pool.
+type Options struct {
+	MaxConns int // largest number of open connections (read pool on SQLite); 0 means 16
+}
+
+func (o Options) maxConns() int {
+	if o.MaxConns <= 0 {
+		return 16
+	}
+	return o.MaxConns
+}
+
+// Dialect reports which database this is.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// ExecContext runs a statement that changes data, outside any transaction.
+func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return db.write.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a read-only query. Use Tx for INSERT ... RETURNING.
+func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.read.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs a read-only query that returns at most one row.
+// Scan on the result returns sql.ErrNoRows when there is none.
+func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.read.QueryRowContext(ctx, query, args...)
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.read.PingContext(ctx); err != nil {
+		return err
+	}
+	var one int
+	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Stats returns the write pool's statistics (the only pool on PostgreSQL).
+func (db *DB) Stats() sql.DBStats { return db.write.Stats() }
+
+// Close closes every connection.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// maxTxAttempts bounds retries of transactions that PostgreSQL aborted for a
+// serialization failure or a deadlock; such errors say "try again", not "wrong".
+const maxTxAttempts = 4
+
+// Tx runs fn in a write transaction and commits it when fn returns nil. It rolls back
+// when fn returns an error or panics (the panic goes on). On PostgreSQL a transaction
+// aborted by a serialization failure or deadlock is retried, so fn must be safe to run again.
+func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var err error
+	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
+		err = db.runTx(ctx, db.write, nil, fn)
+		if err == nil || !isRetryable(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+	}
+	return err
+}
+
+// ReadTx runs fn in a read-only transaction, so several queries see one snapshot.
+func (db *DB) ReadTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.runTx(ctx, db.read, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+func (db *DB) runTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := pool.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func isRetryable(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "40001" || pg.Code == "40P01"
+	}
+	return false
+}
+
+// IsUniqueViolation reports whether err comes from a unique or primary key constraint.
+func IsUniqueViolation(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23505"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// IsForeignKeyViolation reports whether err comes from a foreign key constraint.
+func IsForeignKeyViolation(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23503"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return false
+}
+
+// Micros encodes t for a BIGINT timestamp column: microseconds since the Unix epoch, UTC.
+// Both dialects store times this way, so ordering and cursors behave the same.
+func Micros(t time.Time) int64 { return t.UnixMicro() }
+
+// FromMicros decodes a BIGINT timestamp column written by Micros.
+func FromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
