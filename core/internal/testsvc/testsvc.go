@@ -11,8 +11,10 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -158,4 +160,75 @@ func RedisServer(t testing.TB) string {
 func MinIOServer(t testing.TB) string {
 	t.Helper()
 	return need(t, EnvMinIOServer, "minio binary")
+}
+
+// RedisProcess is a redis-server of the test's own, which it may stop and start again.
+type RedisProcess struct {
+	Addr string
+	t    testing.TB
+	bin  string
+	dir  string
+	cmd  *exec.Cmd
+}
+
+// StartRedis starts a private redis-server on a free loopback port; it is stopped when the test ends.
+func StartRedis(t testing.TB) *RedisProcess {
+	t.Helper()
+	r := &RedisProcess{t: t, bin: RedisServer(t), dir: t.TempDir(), Addr: FreeAddr(t)}
+	r.Start()
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// URL returns the redis:// URL of the process.
+func (r *RedisProcess) URL() string { return "redis://" + r.Addr + "/0" }
+
+// Start starts the server (again) on its address and waits until it answers.
+func (r *RedisProcess) Start() {
+	r.t.Helper()
+	_, port, _ := net.SplitHostPort(r.Addr)
+	r.cmd = exec.Command(r.bin, "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no",
+		"--dir", r.dir, "--enable-debug-command", "local")
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatalf("start redis-server: %v", err)
+	}
+	WaitTCP(r.t, r.Addr, 10*time.Second)
+}
+
+// Stop kills the server and waits for it to exit; stopping a stopped server does nothing.
+func (r *RedisProcess) Stop() {
+	if r.cmd == nil || r.cmd.Process == nil {
+		return
+	}
+	_ = r.cmd.Process.Kill()
+	_ = r.cmd.Wait()
+	r.cmd = nil
+}
+
+// FreeAddr returns a loopback host:port that was free a moment ago.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// WaitTCP waits until addr accepts connections, failing the test after d.
+func WaitTCP(t testing.TB, addr string, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not accept connections within %v: %v", addr, d, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
