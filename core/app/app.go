@@ -1,0 +1,221 @@
+// Package app is Plein's composition root: it builds every part from a Config and runs the server.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pleinhq/plein/core/api"
+	"github.com/pleinhq/plein/core/blob"
+	"github.com/pleinhq/plein/core/bus"
+	"github.com/pleinhq/plein/core/cache"
+	"github.com/pleinhq/plein/core/config"
+	"github.com/pleinhq/plein/core/ratelimit"
+	"github.com/pleinhq/plein/core/store"
+)
+
+// redisPrefix namespaces every Redis key and channel, so Plein can share a Redis.
+const redisPrefix = "plein:"
+
+// startTimeout bounds how long a backend may take to answer at start.
+const startTimeout = 15 * time.Second
+
+// App is a configured Plein core with its backends open.
+type App struct {
+	cfg     config.Config
+	log     *slog.Logger
+	version string
+
+	DB      *store.DB
+	Blobs   blob.Store
+	Redis   *redis.Client // nil in the embedded mode
+	Cache   cache.Cache
+	Bus     bus.Bus
+	Limiter ratelimit.Limiter
+	Metrics *prometheus.Registry
+	Server  *api.Server
+
+	closers []func() error // in opening order; Close runs them backwards
+}
+
+// OpenDB opens and migrates the SQL database the configuration names.
+func OpenDB(ctx context.Context, cfg config.Config) (*store.DB, error) {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	opts := store.Options{MaxConns: cfg.DBMaxConns}
+	var db *store.DB
+	var err error
+	if cfg.IsPostgres() {
+		db, err = store.OpenPostgres(ctx, cfg.DatabaseURL, opts)
+	} else {
+		db, err = store.OpenSQLite(ctx, cfg.SQLitePath(), opts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("PLEIN_DATABASE_URL: %w", err)
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// New opens every backend the configuration names and builds the server. It fails,
+// naming the setting, when a configured backend does not answer.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, version string) (_ *App, err error) {
+	a := &App{cfg: cfg, log: log, version: version, Metrics: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			_ = a.Close()
+		}
+	}()
+
+	if a.DB, err = OpenDB(ctx, cfg); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.DB.Close)
+
+	if err := a.openBlobs(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.openRedis(ctx); err != nil {
+		return nil, err
+	}
+
+	a.Metrics.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	a.Server = api.New(api.Config{
+		Log:       log,
+		Metrics:   a.Metrics,
+		BodyLimit: cfg.BodyLimit,
+		Checks:    a.checks(),
+		Version:   version,
+	})
+	return a, nil
+}
+
+func (a *App) openBlobs(ctx context.Context) error {
+	if !a.cfg.S3.Enabled() {
+		local, err := blob.NewLocal(a.cfg.BlobDir())
+		if err != nil {
+			return fmt.Errorf("PLEIN_DATA_DIR: %w", err)
+		}
+		if n, err := local.SweepTemp(time.Hour); err != nil {
+			a.log.Warn("sweep blob uploads", "err", err)
+		} else if n > 0 {
+			a.log.Info("removed unfinished uploads", "count", n)
+		}
+		a.Blobs = local
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	s3, err := blob.NewS3(ctx, blob.S3Config{
+		Endpoint:  a.cfg.S3.Endpoint,
+		Bucket:    a.cfg.S3.Bucket,
+		AccessKey: a.cfg.S3.AccessKey,
+		SecretKey: a.cfg.S3.SecretKey,
+		Region:    a.cfg.S3.Region,
+		UseSSL:    a.cfg.S3.UseSSL,
+	})
+	if err != nil {
+		return fmt.Errorf("PLEIN_S3_ENDPOINT: %w", err)
+	}
+	a.Blobs = s3
+	return nil
+}
+
+func (a *App) openRedis(ctx context.Context) error {
+	if a.cfg.RedisURL == "" {
+		a.Cache = cache.NewMemory(100_000)
+		mem := bus.NewMemory()
+		a.Bus = mem
+		a.closers = append(a.closers, mem.Close)
+		a.Limiter = ratelimit.NewMemory()
+		return nil
+	}
+	opts, err := redis.ParseURL(a.cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("PLEIN_REDIS_URL: %w", err)
+	}
+	a.Redis = redis.NewClient(opts)
+	a.closers = append(a.closers, a.Redis.Close)
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	if err := a.Redis.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("PLEIN_REDIS_URL: redis at %s does not answer: %w", opts.Addr, err)
+	}
+	a.Cache = cache.NewRedis(a.Redis, redisPrefix+"cache:")
+	rb := bus.NewRedis(a.Redis, redisPrefix+"bus:", a.log)
+	a.Bus = rb
+	a.closers = append(a.closers, rb.Close)
+	a.Limiter = ratelimit.NewRedis(a.Redis, redisPrefix+"rate:")
+	return nil
+}
+
+// checks lists the backends /readyz asks: always SQL and blobs, Redis when configured.
+func (a *App) checks() []api.Check {
+	cs := []api.Check{
+		{Name: "sql", Backend: string(a.DB.Dialect()), Ping: a.DB.Ping},
+		{Name: "blob", Backend: a.Blobs.Backend(), Ping: a.Blobs.Ping},
+	}
+	if a.Redis != nil {
+		cs = append(cs, api.Check{Name: "redis", Backend: "redis", Ping: func(ctx context.Context) error {
+			return a.Redis.Ping(ctx).Err()
+		}})
+	}
+	return cs
+}
+
+// Run serves on the configured address until ctx ends, then lets in-flight requests
+// finish (up to the shutdown timeout) and returns. It returns nil after a clean stop.
+func (a *App) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("PLEIN_ADDR: %w", err)
+	}
+	a.log.Info("plein listening", "addr", ln.Addr().String(), "version", a.version, "config", a.cfg)
+	return a.Serve(ctx, ln)
+}
+
+// Serve is Run on a listener the caller opened.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	served := make(chan error, 1)
+	go func() { served <- a.Server.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down: finishing in-flight requests", "timeout", a.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := a.Server.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	a.log.Info("stopped")
+	return nil
+}
+
+// Close releases every backend, newest first.
+func (a *App) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}
