@@ -50,6 +50,18 @@ func (m *Memory) Hit(ctx context.Context, key string, limit int64, length time.D
 	return result(w.count, limit, w.ends.Sub(now)), nil
 }
 
+// Peek implements Limiter.
+func (m *Memory) Peek(ctx context.Context, key string, limit int64) (Result, error) {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w, ok := m.windows[key]
+	if !ok || !now.Before(w.ends) {
+		return peekResult(0, limit, 0), nil
+	}
+	return peekResult(w.count, limit, w.ends.Sub(now)), nil
+}
+
 // Reset implements Limiter.
 func (m *Memory) Reset(ctx context.Context, key string) error {
 	m.mu.Lock()

@@ -18,8 +18,17 @@ type Limiter interface {
 	// Hit records one event for key. The first event of a key opens a window of the
 	// given length; within it, up to limit events are allowed.
 	Hit(ctx context.Context, key string, limit int64, window time.Duration) (Result, error)
+	// Peek reports key's current window without recording an event: Allowed says
+	// whether one more event would be within limit.
+	Peek(ctx context.Context, key string, limit int64) (Result, error)
 	// Reset forgets key, for example after a successful login.
 	Reset(ctx context.Context, key string) error
+}
+
+func peekResult(count, limit int64, left time.Duration) Result {
+	r := result(count+1, limit, left)
+	r.Count = count
+	return r
 }
 
 func result(count, limit int64, left time.Duration) Result {

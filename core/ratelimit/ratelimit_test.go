@@ -49,6 +49,28 @@ func TestLimiterAllowsUpToTheLimitPerKey(t *testing.T) {
 	}
 }
 
+func TestLimiterPeekDoesNotCount(t *testing.T) {
+	for name, newLimiter := range impls() {
+		t.Run(name, func(t *testing.T) {
+			l, ctx := newLimiter(t), context.Background()
+			if r, err := l.Peek(ctx, "k", 2); err != nil || !r.Allowed || r.Count != 0 {
+				t.Fatalf("fresh key: %+v %v", r, err)
+			}
+			l.Hit(ctx, "k", 2, time.Minute)
+			l.Hit(ctx, "k", 2, time.Minute)
+			for range 3 {
+				r, err := l.Peek(ctx, "k", 2)
+				if err != nil || r.Allowed || r.Count != 2 || r.RetryAfter <= 0 {
+					t.Fatalf("after two hits: %+v %v", r, err)
+				}
+			}
+			if r, _ := l.Peek(ctx, "k", 3); !r.Allowed {
+				t.Fatal("a higher limit refused")
+			}
+		})
+	}
+}
+
 func TestLimiterWindowReopens(t *testing.T) {
 	for name, newLimiter := range impls() {
 		t.Run(name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -36,6 +37,23 @@ func (r *Redis) Hit(ctx context.Context, key string, limit int64, window time.Du
 		return Result{}, err
 	}
 	return result(incr.Val(), limit, ttl.Val()), nil
+}
+
+// Peek implements Limiter.
+func (r *Redis) Peek(ctx context.Context, key string, limit int64) (Result, error) {
+	k := r.prefix + key
+	var get *redis.StringCmd
+	var ttl *redis.DurationCmd
+	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		get = p.Get(ctx, k)
+		ttl = p.PTTL(ctx, k)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return Result{}, err
+	}
+	n, _ := get.Int64() // redis.Nil: no window open, zero events
+	return peekResult(n, limit, ttl.Val()), nil
 }
 
 // Reset implements Limiter.

@@ -4,8 +4,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -172,6 +175,33 @@ func IsForeignKeyViolation(err error) bool {
 		return se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 	}
 	return false
+}
+
+// Placeholders returns "$from, $from+1, ..." for n arguments, for IN lists.
+func Placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(from + i))
+	}
+	return b.String()
+}
+
+// InList returns the condition "col is one of ids" with $n as its only argument, and
+// that argument: a text array on PostgreSQL, a JSON array read by json_each on SQLite.
+// Unlike an IN list of placeholders it takes any number of ids in one statement shape.
+func (db *DB) InList(col string, n int, ids []string) (string, any) {
+	if ids == nil {
+		ids = []string{}
+	}
+	if db.dialect == Postgres {
+		return fmt.Sprintf("%s = ANY($%d)", col, n), ids
+	}
+	b, _ := json.Marshal(ids)
+	return fmt.Sprintf("%s IN (SELECT value FROM json_each($%d))", col, n), string(b)
 }
 
 // Micros encodes t for a BIGINT timestamp column: microseconds since the Unix epoch, UTC.

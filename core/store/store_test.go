@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -217,4 +218,35 @@ func TestMicrosRoundTrip(t *testing.T) {
 	if !got.Equal(now.Truncate(time.Microsecond)) || got.Location() != time.UTC {
 		t.Fatalf("got %v", got)
 	}
+}
+
+func TestInListMatchesAnyNumberOfIDs(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for i := range 300 {
+			if _, err := db.ExecContext(ctx, `INSERT INTO settings(key, value, updated_at) VALUES ($1, '1', $2)`, fmt.Sprintf("k%03d", i), i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, ids := range [][]string{nil, {"k001"}, {"k001", "k299", "missing", "it's \"quoted\""}} {
+			cond, arg := db.InList("key", 2, ids)
+			var n int
+			if err := db.QueryRowContext(ctx, `SELECT count(*) FROM settings WHERE updated_at >= $1 AND `+cond, 0, arg).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			want := min(len(ids), 2)
+			if n != want {
+				t.Errorf("%v: %d rows, want %d", ids, n, want)
+			}
+		}
+		var all []string
+		for i := range 300 {
+			all = append(all, fmt.Sprintf("k%03d", i))
+		}
+		cond, arg := db.InList("key", 1, all)
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM settings WHERE `+cond, arg).Scan(&n); err != nil || n != 300 {
+			t.Fatalf("300 ids: %d %v", n, err)
+		}
+	})
 }
