@@ -4,13 +4,19 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pleinhq/plein/core/authz"
+	"github.com/pleinhq/plein/core/identity"
+	"github.com/pleinhq/plein/core/spaces"
 )
 
 // Check is one backend that /readyz asks.
@@ -27,6 +33,13 @@ type Config struct {
 	BodyLimit int64                // bytes of a JSON request body
 	Checks    []Check
 	Version   string
+	// TrustedProxies are the addresses (IPs or CIDRs) of load balancers whose
+	// X-Forwarded-For names the client; empty: the connection's address is the client.
+	TrustedProxies []string
+
+	Identity *identity.Service
+	Spaces   *spaces.Service
+	Authz    *authz.Authorizer
 }
 
 // Server is the HTTP API.
@@ -37,6 +50,10 @@ type Server struct {
 	checks    []Check
 	version   string
 	metrics   *httpMetrics
+
+	identity *identity.Service
+	spaces   *spaces.Service
+	authz    *authz.Authorizer
 }
 
 // New builds the server with its middleware and routes.
@@ -47,6 +64,9 @@ func New(cfg Config) *Server {
 		checks:    cfg.Checks,
 		version:   cfg.Version,
 		metrics:   newHTTPMetrics(cfg.Metrics),
+		identity:  cfg.Identity,
+		spaces:    cfg.Spaces,
+		authz:     cfg.Authz,
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "plein",
@@ -62,6 +82,9 @@ func New(cfg Config) *Server {
 		ReadTimeout:                  60 * time.Second,
 		IdleTimeout:                  120 * time.Second,
 		ErrorHandler:                 s.errorHandler,
+		EnableTrustedProxyCheck:      len(cfg.TrustedProxies) > 0,
+		TrustedProxies:               cfg.TrustedProxies,
+		ProxyHeader:                  proxyHeader(cfg.TrustedProxies),
 	})
 	s.app.Use(s.observe, s.recover, securityHeaders)
 	s.routes()
@@ -69,10 +92,96 @@ func New(cfg Config) *Server {
 	return s
 }
 
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
+}
+
+// route is one entry of the API: what it answers, who may call it, what it takes.
+type route struct {
+	method, path string
+	auth         bool     // a bearer token is required; the handler asks authz about the object
+	query        []string // the query parameters it takes; any other is a 400
+	handler      fiber.Handler
+	summary      string
+}
+
+// routeTable lists every route. Each one either is public or requires a token, and
+// each handler asks the authorizer before touching anything.
+func (s *Server) routeTable() []route {
+	page := []string{"limit", "cursor"}
+	return []route{
+		{"GET", "/healthz", false, nil, s.healthz, "Liveness: 200 while the process runs"},
+		{"GET", "/readyz", false, nil, s.readyz, "Readiness: every configured backend answers"},
+		{"GET", "/metrics", false, nil, s.metricsHandler(), "Prometheus metrics"},
+
+		{"POST", "/api/v1/auth/login", false, nil, s.login, "Log in with email and password"},
+		{"POST", "/api/v1/auth/logout", true, nil, s.logout, "Revoke the presented token"},
+		{"GET", "/api/v1/me", true, nil, s.me, "The caller, their roles and spaces"},
+		{"PUT", "/api/v1/me/password", true, nil, s.changePassword, "Change the caller's password"},
+
+		{"GET", "/api/v1/users", true, append([]string{"role"}, page...), s.listUsers, "List users"},
+		{"POST", "/api/v1/users", true, nil, s.createUser, "Create a user"},
+		{"GET", "/api/v1/users/:id", true, nil, s.getUser, "Get a user"},
+		{"PATCH", "/api/v1/users/:id", true, nil, s.patchUser, "Change a user's email, name, password or status"},
+		{"DELETE", "/api/v1/users/:id", true, nil, s.deleteUser, "Delete a user"},
+		{"PUT", "/api/v1/users/:id/roles", true, nil, s.setUserRoles, "Set a user's roles"},
+
+		{"GET", "/api/v1/roles", true, nil, s.listRoles, "List roles"},
+		{"POST", "/api/v1/roles", true, nil, s.createRole, "Create a role"},
+		{"PATCH", "/api/v1/roles/:name", true, nil, s.patchRole, "Change a role's title or description"},
+		{"DELETE", "/api/v1/roles/:name", true, nil, s.deleteRole, "Delete a role"},
+
+		{"GET", "/api/v1/spaces", true, page, s.listSpaces, "Spaces the caller can see"},
+		{"POST", "/api/v1/spaces", true, nil, s.createSpace, "Create a space"},
+		{"GET", "/api/v1/spaces/:id", true, nil, s.getSpace, "Get a space"},
+		{"PATCH", "/api/v1/spaces/:id", true, nil, s.patchSpace, "Change a space"},
+		{"DELETE", "/api/v1/spaces/:id", true, nil, s.deleteSpace, "Delete a space"},
+		{"GET", "/api/v1/spaces/:id/members", true, page, s.listMembers, "List a space's members"},
+		{"PUT", "/api/v1/spaces/:id/members/:user_id", true, nil, s.putMember, "Add a member or change their role"},
+		{"DELETE", "/api/v1/spaces/:id/members/:user_id", true, nil, s.deleteMember, "Remove a member"},
+
+		{"GET", "/api/v1/admin/policies", true, nil, s.getPolicy, "The authorization policy"},
+		{"PUT", "/api/v1/admin/policies", true, nil, s.putPolicy, "Replace the authorization policy"},
+	}
+}
+
+const keyQuery localKey = 50
+
 func (s *Server) routes() {
-	s.app.Get("/healthz", s.healthz)
-	s.app.Get("/readyz", s.readyz)
-	s.app.Get("/metrics", s.metricsHandler())
+	for _, r := range s.routeTable() {
+		var hs []fiber.Handler
+		if r.auth {
+			hs = append(hs, s.authenticate)
+		}
+		hs = append(hs, checkQuery(r.query), r.handler)
+		s.app.Add(r.method, r.path, hs...)
+	}
+}
+
+// checkQuery refuses query parameters the route does not take, and hands the rest on.
+func checkQuery(allowed []string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		q, err := queryParams(c, allowed...)
+		if err != nil {
+			return err
+		}
+		c.Locals(keyQuery, q)
+		return c.Next()
+	}
+}
+
+// queryOf returns the query parameters checkQuery accepted.
+func queryOf(c *fiber.Ctx) map[string]string {
+	q, _ := c.Locals(keyQuery).(map[string]string)
+	return q
+}
+
+// sortBy sorts s by key.
+func sortBy[T any, K cmp.Ordered](s []T, key func(T) K) {
+	slices.SortFunc(s, func(a, b T) int { return cmp.Compare(key(a), key(b)) })
 }
 
 // App returns the Fiber app, for tests that call it without a network.

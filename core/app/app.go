@@ -14,16 +14,17 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pleinhq/plein/core/api"
+	"github.com/pleinhq/plein/core/authz"
 	"github.com/pleinhq/plein/core/blob"
 	"github.com/pleinhq/plein/core/bus"
 	"github.com/pleinhq/plein/core/cache"
+	"github.com/pleinhq/plein/core/changes"
 	"github.com/pleinhq/plein/core/config"
+	"github.com/pleinhq/plein/core/identity"
 	"github.com/pleinhq/plein/core/ratelimit"
+	"github.com/pleinhq/plein/core/spaces"
 	"github.com/pleinhq/plein/core/store"
 )
-
-// redisPrefix namespaces every Redis key and channel, so Plein can share a Redis.
-const redisPrefix = "plein:"
 
 // startTimeout bounds how long a backend may take to answer at start.
 const startTimeout = 15 * time.Second
@@ -41,6 +42,10 @@ type App struct {
 	Bus     bus.Bus
 	Limiter ratelimit.Limiter
 	Metrics *prometheus.Registry
+	Changes *changes.Notifier
+	Users   *identity.Service
+	Spaces  *spaces.Service
+	Authz   *authz.Authorizer
 	Server  *api.Server
 
 	closers []func() error // in opening order; Close runs them backwards
@@ -90,18 +95,47 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		return nil, err
 	}
 
+	if err := a.openDomain(ctx); err != nil {
+		return nil, err
+	}
+
 	a.Metrics.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	a.Server = api.New(api.Config{
-		Log:       log,
-		Metrics:   a.Metrics,
-		BodyLimit: cfg.BodyLimit,
-		Checks:    a.checks(),
-		Version:   version,
+		Log:            log,
+		Metrics:        a.Metrics,
+		BodyLimit:      cfg.BodyLimit,
+		Checks:         a.checks(),
+		Version:        version,
+		TrustedProxies: cfg.TrustedProxies,
+		Identity:       a.Users,
+		Spaces:         a.Spaces,
+		Authz:          a.Authz,
 	})
 	return a, nil
+}
+
+// openDomain builds the domain services and starts following other replicas' changes.
+func (a *App) openDomain(ctx context.Context) error {
+	a.Changes = changes.New(a.Bus, a.log)
+	a.Users = identity.New(a.DB, a.Limiter, a.Changes, a.log, identity.Options{TokenTTL: a.cfg.TokenTTL})
+	if err := a.Users.EnsureBuiltinRoles(ctx); err != nil {
+		return err
+	}
+	a.Spaces = spaces.New(a.DB, a.Changes)
+	az, err := authz.New(ctx, a.DB, authzSource{a.Users, a.Spaces}, a.Changes, a.log)
+	if err != nil {
+		return err
+	}
+	a.Authz = az
+	stop, err := a.Changes.Start(ctx)
+	if err != nil {
+		return fmt.Errorf("follow changes: %w", err)
+	}
+	a.closers = append(a.closers, func() error { stop(); return nil })
+	return nil
 }
 
 func (a *App) openBlobs(ctx context.Context) error {
@@ -155,11 +189,11 @@ func (a *App) openRedis(ctx context.Context) error {
 	if err := a.Redis.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("PLEIN_REDIS_URL: redis at %s does not answer: %w", opts.Addr, err)
 	}
-	a.Cache = cache.NewRedis(a.Redis, redisPrefix+"cache:")
-	rb := bus.NewRedis(a.Redis, redisPrefix+"bus:", a.log)
+	a.Cache = cache.NewRedis(a.Redis, a.cfg.RedisPrefix+"cache:")
+	rb := bus.NewRedis(a.Redis, a.cfg.RedisPrefix+"bus:", a.log)
 	a.Bus = rb
 	a.closers = append(a.closers, rb.Close)
-	a.Limiter = ratelimit.NewRedis(a.Redis, redisPrefix+"rate:")
+	a.Limiter = ratelimit.NewRedis(a.Redis, a.cfg.RedisPrefix+"rate:")
 	return nil
 }
 
@@ -192,6 +226,7 @@ func (a *App) Run(ctx context.Context) error {
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	served := make(chan error, 1)
 	go func() { served <- a.Server.Serve(ln) }()
+	go a.sweepTokens(ctx)
 	select {
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
@@ -208,6 +243,24 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	a.log.Info("stopped")
 	return nil
+}
+
+// sweepTokens deletes expired tokens every hour until ctx ends.
+func (a *App) sweepTokens(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := a.Users.SweepExpiredTokens(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("sweep expired tokens", "err", err)
+		} else if n > 0 {
+			a.log.Info("swept expired tokens", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Close releases every backend, newest first.

@@ -28,6 +28,9 @@ type Config struct {
 	DBMaxConns      int           // connection pool size
 	BodyLimit       int64         // bytes accepted in a JSON request body
 	ShutdownTimeout time.Duration // how long in-flight requests get after SIGTERM
+	TokenTTL        time.Duration // how long a login lasts
+	TrustedProxies  []string      // load balancers whose X-Forwarded-For names the client
+	RedisPrefix     string        // prefix of every Redis key and channel
 }
 
 // S3 holds the object store settings.
@@ -118,6 +121,13 @@ func settings() []setting {
 			c.RedisURL = v
 			return nil
 		}},
+		{"PLEIN_REDIS_PREFIX", "redis-prefix", "plein:", "prefix of Plein's Redis keys and channels", func(c *Config, v string) error {
+			if v == "" || len(v) > 64 || strings.ContainsAny(v, " *?[]") {
+				return fmt.Errorf("want up to 64 characters without spaces or glob characters, got %q", v)
+			}
+			c.RedisPrefix = v
+			return nil
+		}},
 		{"PLEIN_S3_ENDPOINT", "s3-endpoint", "", "empty: local blob directory; host:port of an S3 server", func(c *Config, v string) error {
 			if rest, ok := strings.CutPrefix(v, "https://"); ok {
 				v, c.S3.UseSSL = rest, true
@@ -191,6 +201,27 @@ func settings() []setting {
 			c.ShutdownTimeout = d
 			return nil
 		}},
+		{"PLEIN_TOKEN_TTL", "token-ttl", "168h", "how long a login lasts", func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Minute || d > 90*24*time.Hour {
+				return fmt.Errorf("want a duration from 1m to 2160h, got %q", v)
+			}
+			c.TokenTTL = d
+			return nil
+		}},
+		{"PLEIN_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated IPs or CIDRs of load balancers whose X-Forwarded-For names the client", func(c *Config, v string) error {
+			c.TrustedProxies = nil
+			for p := range strings.SplitSeq(v, ",") {
+				if p = strings.TrimSpace(p); p == "" {
+					continue
+				}
+				if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+					return fmt.Errorf("%q is neither an IP nor a CIDR", p)
+				}
+				c.TrustedProxies = append(c.TrustedProxies, p)
+			}
+			return nil
+		}},
 	}
 }
 
@@ -198,40 +229,50 @@ func settings() []setting {
 // through getenv. A flag wins over its environment variable, which wins over the default.
 // It returns an error naming the setting when a value is invalid, and flag.ErrHelp for -h.
 func Load(name string, args []string, getenv func(string) string, usage io.Writer) (Config, error) {
-	var c Config
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(usage)
+	finish := Register(fs, getenv)
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return finish()
+}
+
+// Register adds a flag for every setting to fs, defaulting to the environment, so a
+// subcommand can have flags of its own beside them. After fs.Parse, finish validates
+// the values and returns the Config.
+func Register(fs *flag.FlagSet, getenv func(string) string) (finish func() (Config, error)) {
 	all := settings()
 	values := make([]*string, len(all))
 	for i, s := range all {
 		def := s.def
-		if v, ok := lookup(getenv, s.env); ok {
+		if v := getenv(s.env); v != "" {
 			def = v
 		}
 		values[i] = fs.String(s.flag, def, s.usage+" ("+s.env+")")
 	}
-	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	var errs []error
-	for i, s := range all {
-		if err := s.set(&c, strings.TrimSpace(*values[i])); err != nil {
-			errs = append(errs, fmt.Errorf("%s (--%s): %w", s.env, s.flag, err))
+	return func() (Config, error) {
+		var c Config
+		var errs []error
+		for i, s := range all {
+			if err := s.set(&c, strings.TrimSpace(*values[i])); err != nil {
+				errs = append(errs, fmt.Errorf("%s (--%s): %w", s.env, s.flag, err))
+			}
 		}
+		if err := c.validateS3(); err != nil {
+			errs = append(errs, err)
+		}
+		if len(errs) > 0 {
+			return c, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+		}
+		if c.PluginDir == "" {
+			c.PluginDir = defaultPluginDir()
+		}
+		return c, nil
 	}
-	if err := c.validateS3(); err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return c, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
-	}
-	if c.PluginDir == "" {
-		c.PluginDir = defaultPluginDir()
-	}
-	return c, nil
 }
 
 func (c Config) validateS3() error {
@@ -293,11 +334,6 @@ func redactErr(err error) string {
 		return ue.Err.Error()
 	}
 	return err.Error()
-}
-
-func lookup(getenv func(string) string, key string) (string, bool) {
-	v := getenv(key)
-	return v, v != ""
 }
 
 func defaultPluginDir() string {

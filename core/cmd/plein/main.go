@@ -2,6 +2,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -10,12 +11,16 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"text/tabwriter"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pleinhq/plein/core/app"
 	"github.com/pleinhq/plein/core/config"
+	"github.com/pleinhq/plein/core/demo"
+	"github.com/pleinhq/plein/core/identity"
 )
 
 // version is set at build time: -ldflags "-X main.version=...".
@@ -24,30 +29,49 @@ var version = "dev"
 const usage = `plein: a headless social intranet.
 
 Usage:
-  plein serve [flags]     run the API server
-  plein migrate [flags]   bring the database schema up to date and report its version
-  plein version           print the version
+  plein serve [flags]                 run the API server
+  plein migrate [flags]               bring the database schema up to date
+  plein users create --email E --name N [--role R]... --password-stdin
+                                      add a user (password read from standard input)
+  plein seed demo [--if-empty]        create the demo organisation (190 users, 21 roles)
+  plein version                       print the version
 
-Run "plein serve -h" for the flags; each has a PLEIN_* environment variable.
+Every command takes the server's flags; each has a PLEIN_* environment variable.
+Run "plein serve -h" to see them.
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+}
+
+// cli carries a command's input and output.
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
 }
 
 // run executes one subcommand and returns the process exit code.
-func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	c := cli{stdin, stdout, stderr, getenv}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
 	cmd, rest := args[0], args[1:]
+	if (cmd == "users" || cmd == "seed") && len(rest) > 0 {
+		cmd, rest = cmd+" "+rest[0], rest[1:]
+	}
 	var err error
 	switch cmd {
 	case "serve":
-		err = serve(rest, stderr, getenv)
+		err = c.serve(rest)
 	case "migrate":
-		err = migrate(rest, stdout, stderr, getenv)
+		err = c.migrate(rest)
+	case "users create":
+		err = c.createUser(rest)
+	case "seed demo":
+		err = c.seedDemo(rest)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "plein", version)
 	case "help", "-h", "--help":
@@ -57,9 +81,7 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		return 2
 	}
 	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, flag.ErrHelp):
+	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	default:
 		fmt.Fprintf(stderr, "plein %s: %v\n", cmd, err)
@@ -67,15 +89,27 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	}
 }
 
-func load(cmd string, args []string, stderr io.Writer, getenv func(string) string) (config.Config, *slog.Logger, error) {
-	cfg, err := config.Load("plein "+cmd, args, getenv, stderr)
-	if err != nil {
-		return cfg, nil, err
+// flags returns a flag set with every configuration flag; finish parses args into it.
+func (c cli) flags(cmd string) (*flag.FlagSet, func(args []string) (config.Config, *slog.Logger, error)) {
+	fs := flag.NewFlagSet("plein "+cmd, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	finish := config.Register(fs, c.getenv)
+	return fs, func(args []string) (config.Config, *slog.Logger, error) {
+		if err := fs.Parse(args); err != nil {
+			return config.Config{}, nil, err
+		}
+		if fs.NArg() > 0 {
+			return config.Config{}, nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		}
+		cfg, err := finish()
+		if err != nil {
+			return cfg, nil, err
+		}
+		log := slog.New(slog.NewJSONHandler(c.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+		// go-redis has one logger per process; send its lines through ours as JSON.
+		redis.SetLogger(redisLogger{log})
+		return cfg, log, nil
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	// go-redis has one logger per process; send its lines through ours as JSON.
-	redis.SetLogger(redisLogger{log})
-	return cfg, log, nil
 }
 
 type redisLogger struct{ log *slog.Logger }
@@ -84,8 +118,9 @@ func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.log.WarnContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 }
 
-func serve(args []string, stderr io.Writer, getenv func(string) string) error {
-	cfg, log, err := load("serve", args, stderr, getenv)
+func (c cli) serve(args []string) error {
+	_, parse := c.flags("serve")
+	cfg, log, err := parse(args)
 	if err != nil {
 		return err
 	}
@@ -103,8 +138,9 @@ func serve(args []string, stderr io.Writer, getenv func(string) string) error {
 	return a.Run(ctx)
 }
 
-func migrate(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	cfg, _, err := load("migrate", args, stderr, getenv)
+func (c cli) migrate(args []string) error {
+	_, parse := c.flags("migrate")
+	cfg, _, err := parse(args)
 	if err != nil {
 		return err
 	}
@@ -118,8 +154,88 @@ func migrate(args []string, stdout, stderr io.Writer, getenv func(string) string
 		return err
 	}
 	for _, s := range status {
-		fmt.Fprintf(stdout, "%-8s %s\n", s.State, s.Source.Path)
+		fmt.Fprintf(c.stdout, "%-8s %s\n", s.State, s.Source.Path)
 	}
-	fmt.Fprintf(stdout, "%s schema is up to date (%d migrations)\n", db.Dialect(), len(status))
+	fmt.Fprintf(c.stdout, "%s schema is up to date (%d migrations)\n", db.Dialect(), len(status))
 	return nil
+}
+
+// roleList is a repeatable --role flag.
+type roleList []string
+
+func (r *roleList) String() string     { return strings.Join(*r, ",") }
+func (r *roleList) Set(v string) error { *r = append(*r, v); return nil }
+
+func (c cli) createUser(args []string) error {
+	fs, parse := c.flags("users create")
+	email := fs.String("email", "", "the user's email address (required)")
+	name := fs.String("name", "", "the user's name (required)")
+	stdinPassword := fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
+	var roles roleList
+	fs.Var(&roles, "role", "a role to give the user; repeat for more")
+	cfg, log, err := parse(args)
+	if err != nil {
+		return err
+	}
+	if *email == "" || *name == "" || !*stdinPassword {
+		return errors.New("--email, --name and --password-stdin are required")
+	}
+	line, err := bufio.NewReader(c.stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return fmt.Errorf("read the password from standard input: %w", err)
+	}
+	password := strings.TrimRight(line, "\r\n")
+	ctx := context.Background()
+	a, err := app.New(ctx, cfg, log, version)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	u, err := a.Users.CreateUser(ctx, identity.NewUser{Email: *email, Name: *name, Password: password, Roles: roles})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "created user %s <%s> with roles [%s], id %s\n", u.Name, u.Email, strings.Join(u.Roles, ", "), u.ID)
+	return nil
+}
+
+func (c cli) seedDemo(args []string) error {
+	fs, parse := c.flags("seed demo")
+	ifEmpty := fs.Bool("if-empty", false, "seed only into a database without users, and say so either way")
+	cfg, log, err := parse(args)
+	if err != nil {
+		return err
+	}
+	password := c.getenv("PLEIN_DEMO_PASSWORD")
+	if password == "" {
+		password = "plein-demo"
+	}
+	ctx := context.Background()
+	a, err := app.New(ctx, cfg, log, version)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if n, err := a.Users.CountUsers(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		if *ifEmpty {
+			fmt.Fprintf(c.stdout, "The database already has %d users; the demo organisation was not seeded.\n", n)
+			return nil
+		}
+		return fmt.Errorf("the database already has %d users; seed the demo into an empty one", n)
+	}
+	org, err := demo.Seed(ctx, demo.Services{Users: a.Users, Spaces: a.Spaces}, password)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "Seeded the demo organisation: %d users in %d roles, %d spaces, %d memberships.\n",
+		len(org.Users), len(org.Roles), len(org.Spaces), org.Members)
+	fmt.Fprintf(c.stdout, "Every demo user's password is PLEIN_DEMO_PASSWORD (here %q). Sample logins:\n\n", password)
+	tw := tabwriter.NewWriter(c.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ROLE\tEMAIL\tNAME")
+	for _, l := range org.Logins {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", l.Kind, l.Email, l.Name)
+	}
+	return tw.Flush()
 }

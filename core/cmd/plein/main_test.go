@@ -304,17 +304,17 @@ func TestMigrateReportsTheSchema(t *testing.T) {
 func TestCommandLine(t *testing.T) {
 	var out, errs bytes.Buffer
 	env := func(string) string { return "" }
-	if code := run([]string{"version"}, &out, &errs, env); code != 0 || !strings.HasPrefix(out.String(), "plein ") {
+	if code := run([]string{"version"}, nil, &out, &errs, env); code != 0 || !strings.HasPrefix(out.String(), "plein ") {
 		t.Fatalf("version: %d %q", code, out.String())
 	}
-	if code := run([]string{"frobnicate"}, &out, &errs, env); code != 2 || !strings.Contains(errs.String(), "unknown command") {
+	if code := run([]string{"frobnicate"}, nil, &out, &errs, env); code != 2 || !strings.Contains(errs.String(), "unknown command") {
 		t.Fatalf("unknown: %d %q", code, errs.String())
 	}
-	if code := run(nil, &out, &errs, env); code != 2 {
+	if code := run(nil, nil, &out, &errs, env); code != 2 {
 		t.Fatalf("no args: %d", code)
 	}
 	errs.Reset()
-	if code := run([]string{"serve", "-h"}, &out, &errs, env); code != 0 || !strings.Contains(errs.String(), "PLEIN_REDIS_URL") {
+	if code := run([]string{"serve", "-h"}, nil, &out, &errs, env); code != 0 || !strings.Contains(errs.String(), "PLEIN_REDIS_URL") {
 		t.Fatalf("serve -h: %d %q", code, errs.String())
 	}
 }
