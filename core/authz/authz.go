@@ -116,7 +116,15 @@ type Authorizer struct {
 	membersOnly []string
 
 	principals *lru.Cache[*Principal]
-	sets       *lru.Cache[SpaceSet]
+	sets       *lru.Cache[cachedSet]
+}
+
+// cachedSet is a computed set with the principal it was computed for. A request may
+// still hold a principal loaded before a change; its set must not answer for the
+// principal loaded after.
+type cachedSet struct {
+	p   *Principal
+	set SpaceSet
 }
 
 // principalTTL bounds how long a cached principal lives even without change notices,
@@ -132,7 +140,7 @@ func New(ctx context.Context, db *store.DB, src Source, n *changes.Notifier, log
 		changes:    n,
 		log:        log,
 		principals: lru.New[*Principal](50_000),
-		sets:       lru.New[SpaceSet](100_000),
+		sets:       lru.New[cachedSet](100_000),
 	}
 	if err := a.seedDefaults(ctx, db); err != nil {
 		return nil, err
@@ -238,6 +246,18 @@ func (a *Authorizer) bump() {
 	a.sets.Clear()
 }
 
+// keepIfCurrent runs put, which caches an answer computed at generation gen, unless a
+// change came since. Holding the read lock keeps a change from slipping in between the
+// check and the put: every change bumps the generation under the write lock before it
+// drops cached answers, so an answer put before the bump is dropped after it.
+func (a *Authorizer) keepIfCurrent(gen uint64, put func()) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.gen == gen {
+		put()
+	}
+}
+
 func (a *Authorizer) generation() uint64 {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
@@ -251,11 +271,11 @@ func (a *Authorizer) onChange(c changes.Change) {
 	defer cancel()
 	switch c.Kind {
 	case changes.User:
+		a.bump()
 		a.principals.Remove(c.ID)
-		a.bump()
 	case changes.Roles:
-		a.principals.Clear()
 		a.bump()
+		a.principals.Clear()
 	case changes.Space:
 		info, found, err := a.src.Space(ctx, c.ID)
 		if err != nil {
@@ -279,11 +299,11 @@ func (a *Authorizer) onChange(c changes.Change) {
 }
 
 func (a *Authorizer) reloadAll(ctx context.Context) {
-	a.principals.Clear()
 	if err := a.loadSpaces(ctx); err != nil {
 		a.log.Error("reload spaces", "err", err)
 	}
 	a.bump()
+	a.principals.Clear()
 }
 
 // errSignedOut is what a token of a disabled or deleted user meets.
@@ -310,9 +330,7 @@ func (a *Authorizer) Principal(ctx context.Context, userID string) (*Principal, 
 		p.Spaces = map[string]string{}
 	}
 	// A change that raced with the load may have made it stale: use it, do not keep it.
-	if a.generation() == gen {
-		a.principals.Put(userID, p, principalTTL)
-	}
+	a.keepIfCurrent(gen, func() { a.principals.Put(userID, p, principalTTL) })
 	return p, nil
 }
 
@@ -435,17 +453,16 @@ func (a *Authorizer) RequireSpace(p *Principal, spaceID, obj, act string) error 
 }
 
 // Spaces returns the spaces where p may do act on obj, such as the spaces whose content
-// p may read. The set is computed once per policy and data generation and cached.
+// p may read. The set is computed once per principal, policy and data generation and
+// cached.
 func (a *Authorizer) Spaces(p *Principal, obj, act string) SpaceSet {
 	key := p.UserID + "\x00" + obj + "\x00" + act
-	if s, ok := a.sets.Get(key); ok {
-		return s
+	if c, ok := a.sets.Get(key); ok && c.p == p {
+		return c.set
 	}
 	gen := a.generation()
 	set := a.computeSpaces(p, obj, act)
-	if a.generation() == gen {
-		a.sets.Put(key, set, principalTTL)
-	}
+	a.keepIfCurrent(gen, func() { a.sets.Put(key, cachedSet{p, set}, principalTTL) })
 	return set
 }
 
@@ -462,6 +479,10 @@ func (a *Authorizer) computeSpaces(p *Principal, obj, act string) SpaceSet {
 		return SpaceSet{All: true}
 	}
 	candidates := map[string]bool{}
+	// holdsGlobal reads the role manager, which a policy reload clears and rebuilds
+	// under the enforcer's lock; Enforce holds it, so must we.
+	lock := a.enf.GetLock()
+	lock.RLock()
 	a.mu.RLock()
 	for id := range p.Spaces {
 		if _, ok := a.spaces[id]; ok { // a membership may outlive a space by a notice
@@ -481,6 +502,7 @@ func (a *Authorizer) computeSpaces(p *Principal, obj, act string) SpaceSet {
 		}
 	}
 	a.mu.RUnlock()
+	lock.RUnlock()
 
 	ids := make([]string, 0, len(candidates))
 	for id := range candidates {

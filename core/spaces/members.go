@@ -96,7 +96,7 @@ func (s *Service) SetMember(ctx context.Context, spaceID, userID, role string) (
 			return err
 		}
 		if cur == Owner && role != Owner {
-			if err := keepAnOwner(ctx, tx, spaceID, userID); err != nil {
+			if err := s.keepAnOwner(ctx, tx, spaceID, userID); err != nil {
 				return err
 			}
 		}
@@ -126,7 +126,7 @@ func (s *Service) RemoveMember(ctx context.Context, spaceID, userID string) erro
 			return err
 		}
 		if cur == Owner {
-			if err := keepAnOwner(ctx, tx, spaceID, userID); err != nil {
+			if err := s.keepAnOwner(ctx, tx, spaceID, userID); err != nil {
 				return err
 			}
 		}
@@ -140,7 +140,14 @@ func (s *Service) RemoveMember(ctx context.Context, spaceID, userID string) erro
 	return nil
 }
 
-func keepAnOwner(ctx context.Context, tx *sql.Tx, spaceID, leaving string) error {
+func (s *Service) keepAnOwner(ctx context.Context, tx *sql.Tx, spaceID, leaving string) error {
+	// Two owners stepping down at once must not each count the other as staying. SQLite
+	// runs write transactions one at a time; on PostgreSQL, lock the space first.
+	if s.db.Dialect() == store.Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM spaces WHERE id = $1 FOR NO KEY UPDATE`, spaceID); err != nil {
+			return err
+		}
+	}
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM memberships WHERE space_id = $1 AND role = 'owner' AND user_id <> $2`,
 		spaceID, leaving).Scan(&n); err != nil {

@@ -112,7 +112,7 @@ func checkVisibility(v Visibility) error {
 }
 
 func cleanRoles(roles []string, v Visibility) ([]string, error) {
-	out := slices.Clone(roles)
+	out := append([]string{}, roles...) // never nil: a space's roles are a list, maybe empty
 	slices.Sort(out)
 	out = slices.Compact(out)
 	if len(out) > 0 && v != Open {
