@@ -211,7 +211,15 @@ func insertRoles(ctx context.Context, tx *sql.Tx, userID string, roles []string)
 }
 
 // enabledAdmins counts enabled admins other than except.
-func enabledAdmins(ctx context.Context, tx *sql.Tx, except string) (int, error) {
+func enabledAdmins(ctx context.Context, tx *sql.Tx, d store.Dialect, except string) (int, error) {
+	// Two admins demoting each other at once must not both see the other staying: on
+	// PostgreSQL every such transaction first locks the admin role's row. (SQLite runs
+	// write transactions one at a time.)
+	if d == store.Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM roles WHERE name = 'admin' FOR UPDATE`); err != nil {
+			return 0, err
+		}
+	}
 	var n int
 	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users u JOIN user_roles ur ON ur.user_id = u.id
 		WHERE ur.role = 'admin' AND NOT u.disabled AND u.id <> $1`, except).Scan(&n)

@@ -279,6 +279,19 @@ func TestChangePasswordChecksTheCurrentOneAndRevokesTokens(t *testing.T) {
 	})
 }
 
+func TestWrongCurrentPasswordsAreRateLimited(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s, _ := newService(t, db)
+		ctx := context.Background()
+		u := mustCreate(t, s, "emp@x.org", "employee")
+		for range 10 {
+			wantKind(t, s.ChangePassword(ctx, u.ID, "a wrong guess", "a brand new secret"), fault.Forbidden)
+		}
+		// Even the right one is refused now: the guesser learns nothing.
+		wantKind(t, s.ChangePassword(ctx, u.ID, "correct horse battery", "a brand new secret"), fault.RateLimited)
+	})
+}
+
 func TestTheLastAdminCannotBeRemoved(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		s, _ := newService(t, db)

@@ -205,7 +205,7 @@ func (s *Service) UpdateUser(ctx context.Context, id string, p UserPatch) (User,
 			return err
 		}
 		if p.Disabled != nil && *p.Disabled && !cur.Disabled && slices.Contains(cur.Roles, RoleAdmin) {
-			if n, err := enabledAdmins(ctx, tx, id); err != nil {
+			if n, err := enabledAdmins(ctx, tx, s.db.Dialect(), id); err != nil {
 				return err
 			} else if n == 0 {
 				return errLastAdmin
@@ -264,7 +264,7 @@ func (s *Service) DeleteUser(ctx context.Context, id string) error {
 			return err
 		}
 		if slices.Contains(cur.Roles, RoleAdmin) && !cur.Disabled {
-			if n, err := enabledAdmins(ctx, tx, id); err != nil {
+			if n, err := enabledAdmins(ctx, tx, s.db.Dialect(), id); err != nil {
 				return err
 			} else if n == 0 {
 				return errLastAdmin
@@ -297,7 +297,7 @@ func (s *Service) SetRoles(ctx context.Context, id string, roles []string) (User
 			return err
 		}
 		if slices.Contains(cur.Roles, RoleAdmin) && !slices.Contains(roles, RoleAdmin) && !cur.Disabled {
-			if n, err := enabledAdmins(ctx, tx, id); err != nil {
+			if n, err := enabledAdmins(ctx, tx, s.db.Dialect(), id); err != nil {
 				return err
 			} else if n == 0 {
 				return errLastAdmin
@@ -329,12 +329,23 @@ func (s *Service) ChangePassword(ctx context.Context, id, current, next string) 
 	if err := s.db.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = $1`, id).Scan(&hash); err != nil {
 		return notFoundIfNoRows(err, "such user")
 	}
+	// A stolen token must not become a way to guess the password: failures are limited
+	// like logins to one account.
+	key := "password:user:" + id
+	if r, err := s.limiter.Peek(ctx, key, accountFailures); err == nil && !r.Allowed {
+		return &fault.Error{Kind: fault.RateLimited, Code: "rate_limited",
+			Detail: "too many wrong passwords; try again later", RetryAfter: r.RetryAfter}
+	}
+	wrong := fault.New(fault.Forbidden, "invalid_credentials", "the current password is wrong")
 	if len(current) > MaxPasswordLen {
-		return fault.New(fault.Forbidden, "invalid_credentials", "the current password is wrong")
+		return wrong
 	}
 	ok, err := s.hasher.verify(ctx, current, hash)
 	if err != nil || !ok {
-		return fault.New(fault.Forbidden, "invalid_credentials", "the current password is wrong")
+		if _, err := s.limiter.Hit(ctx, key, accountFailures, accountWindow); err != nil {
+			s.log.WarnContext(ctx, "password rate limiter unavailable", "err", err)
+		}
+		return wrong
 	}
 	_, err = s.UpdateUser(ctx, id, UserPatch{Password: &next})
 	return err

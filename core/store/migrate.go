@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 
 	"github.com/pressly/goose/v3"
@@ -16,7 +17,7 @@ var migrations embed.FS
 // Migrate brings the schema up to date. On PostgreSQL it holds an advisory lock while it
 // runs, so replicas starting together migrate once. It returns the schema version.
 func (db *DB) Migrate(ctx context.Context) (int64, error) {
-	p, err := db.migrator()
+	p, err := db.migrator(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -28,14 +29,14 @@ func (db *DB) Migrate(ctx context.Context) (int64, error) {
 
 // MigrationStatus lists each migration with whether it has been applied.
 func (db *DB) MigrationStatus(ctx context.Context) ([]*goose.MigrationStatus, error) {
-	p, err := db.migrator()
+	p, err := db.migrator(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return p.Status(ctx)
 }
 
-func (db *DB) migrator() (*goose.Provider, error) {
+func (db *DB) migrator(ctx context.Context) (*goose.Provider, error) {
 	sub, err := fs.Sub(migrations, "migrations/"+string(db.dialect))
 	if err != nil {
 		return nil, err
@@ -44,7 +45,15 @@ func (db *DB) migrator() (*goose.Provider, error) {
 	var opts []goose.ProviderOption
 	if db.dialect == Postgres {
 		dialect = goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
+		// One lock per schema: installations (and test schemas) sharing a database server
+		// do not wait for each other; replicas of one installation do.
+		var schema string
+		if err := db.write.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+			return nil, fmt.Errorf("current schema: %w", err)
+		}
+		h := fnv.New64a()
+		h.Write([]byte("plein migrations " + schema))
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64()>>1)), lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return nil, err
 		}
