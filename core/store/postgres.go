@@ -2,21 +2,27 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net/url"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // OpenPostgres connects to the PostgreSQL server at dsn (postgres://...).
 // It returns an error, without the password, when the server does not answer.
 func OpenPostgres(ctx context.Context, dsn string, o Options) (*DB, error) {
-	pool, err := sql.Open("pgx", dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres %s: %w", redact(dsn), err)
 	}
+	// Plein's queries are short: JIT compiling them costs more than it saves (measured:
+	// +8 ms on a search over 100k items). A jit setting in the URL wins.
+	if _, set := cfg.RuntimeParams["jit"]; !set {
+		cfg.RuntimeParams["jit"] = "off"
+	}
+	pool := stdlib.OpenDB(*cfg)
 	pool.SetMaxOpenConns(o.maxConns())
 	pool.SetMaxIdleConns(o.maxConns())
 	pool.SetConnMaxIdleTime(5 * time.Minute)

@@ -1,0 +1,28 @@
+package authz
+
+import "github.com/pleinhq/plein/core/fault"
+
+// CheckCreateItem allows adding an item of kind to a space: content create there, and
+// for news also news create (moderators, by default). Invisible spaces are NotFound.
+func (a *Authorizer) CheckCreateItem(p *Principal, spaceID, kind string) error {
+	if err := a.RequireSpace(p, spaceID, "content", "create"); err != nil {
+		return err
+	}
+	if kind == "news" {
+		return a.RequireSpace(p, spaceID, "news", "create")
+	}
+	return nil
+}
+
+// CheckEditContent allows changing or deleting an item or comment of authorID in a
+// space: to its author and to those who moderate the space's content. The caller has
+// checked the principal may read it.
+func (a *Authorizer) CheckEditContent(p *Principal, spaceID, authorID string) error {
+	if authorID != "" && authorID == p.UserID {
+		return nil
+	}
+	if a.Can(p, Space(spaceID), "content", "moderate") {
+		return nil
+	}
+	return fault.Forbiddenf("only its author or a moderator of the space may change this")
+}

@@ -1,0 +1,267 @@
+package content
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/pleinhq/plein/core/fault"
+	"github.com/pleinhq/plein/core/store"
+	"github.com/pleinhq/plein/core/uid"
+)
+
+// NewItem is what Create needs. Pages may have a parent page and a position among
+// their siblings (nil: last).
+type NewItem struct {
+	Kind     string
+	Owner    string // "" means the core
+	Title    string
+	Body     string
+	ParentID *string
+	Position *int
+}
+
+// kindPattern is what a plugin's item kind may look like.
+var kindPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,39}$`)
+
+// ValidKind reports whether k could be an item kind.
+func ValidKind(k string) bool { return kindPattern.MatchString(k) }
+
+// cleanItem checks a new or edited item's text for its kind.
+func cleanItem(kind, title, body string) (string, string, error) {
+	max, titleRequired := MaxPostBody, false
+	switch kind {
+	case KindPage:
+		max, titleRequired = MaxPageBody, true
+	case KindNews:
+		titleRequired = true
+	}
+	t, err := cleanTitle(title, titleRequired)
+	if err != nil {
+		return "", "", err
+	}
+	b, err := cleanBody("body", body, max, kind != KindPage)
+	if err != nil {
+		return "", "", err
+	}
+	return t, b, nil
+}
+
+// Create adds an item to a space, written by author. The caller has checked that the
+// author may. It returns Invalid faults for bad input, and for a parent that is not a
+// page of the same space.
+func (s *Service) Create(ctx context.Context, author, spaceID string, in NewItem) (Item, error) {
+	if in.Owner == "" {
+		in.Owner = "core"
+	}
+	if !ValidKind(in.Kind) {
+		return Item{}, fault.Invalidf("kind", "not an item kind")
+	}
+	if in.Kind != KindPage && (in.ParentID != nil || in.Position != nil) {
+		return Item{}, fault.Invalidf("parent_id", "only pages have a parent and a position")
+	}
+	title, body, err := cleanItem(in.Kind, in.Title, in.Body)
+	if err != nil {
+		return Item{}, err
+	}
+	id := uid.New()
+	now := store.Micros(s.now())
+	tags := Tags(body)
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		mentioned, err := resolveMentions(ctx, tx, Handles(body))
+		if err != nil {
+			return err
+		}
+		pos := 0
+		if in.Kind == KindPage {
+			if pos, err = s.placePage(ctx, tx, spaceID, "", in.ParentID, in.Position); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO items (id, kind, owner, space_id, author_id, parent_id, position, title, body,
+			tags, mentions, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
+			id, in.Kind, in.Owner, spaceID, author, in.ParentID, pos, title, body, jsonText(tags), jsonText(mentioned), now); err != nil {
+			if store.IsForeignKeyViolation(err) {
+				return fault.NotFoundf("no such space")
+			}
+			return err
+		}
+		if err := recordTags(ctx, tx, id, tags); err != nil {
+			return err
+		}
+		if err := recordMentions(ctx, tx, id, id, mentioned, now); err != nil {
+			return err
+		}
+		return s.reindex(ctx, tx, id)
+	})
+	if err != nil {
+		return Item{}, wrap("create item", err)
+	}
+	return s.get(ctx, s.db, id)
+}
+
+// wrap adds context to unexpected errors and leaves faults, and nil, as they are.
+func wrap(what string, err error) error {
+	if err == nil || fault.As(err) != nil {
+		return err
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// Get returns an item the scope may read, or a NotFound fault: an item the caller may
+// not read does not exist for them.
+func (s *Service) Get(ctx context.Context, sc Scope, id string) (Item, error) {
+	if !uid.Valid(id) {
+		return Item{}, fault.NotFoundf("no such item")
+	}
+	q := &sqlq{db: s.db}
+	q.add(`SELECT `, itemColumns, itemFrom, ` WHERE i.id = `, q.arg(id))
+	q.readable(sc)
+	it, err := scanItem(s.db.QueryRowContext(ctx, q.b.String(), q.args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Item{}, fault.NotFoundf("no such item")
+	}
+	return it, wrap("get item", err)
+}
+
+// get reads an item whatever the scope, for writers that have checked already.
+func (s *Service) get(ctx context.Context, db execer, id string) (Item, error) {
+	it, err := scanItem(db.QueryRowContext(ctx, `SELECT `+itemColumns+itemFrom+` WHERE i.id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Item{}, fault.NotFoundf("no such item")
+	}
+	return it, wrap("get item", err)
+}
+
+// ItemPatch changes an item. Nil fields stay. MoveParent set means "move the page
+// under ParentID" (nil: to the top level).
+type ItemPatch struct {
+	Title      *string
+	Body       *string
+	Kind       *string // post <-> news
+	MoveParent bool
+	ParentID   *string
+	Position   *int
+}
+
+// Update applies a patch by editor, who the caller has checked may edit the item.
+func (s *Service) Update(ctx context.Context, editor string, it Item, p ItemPatch) (Item, error) {
+	kind := it.Kind
+	if p.Kind != nil && *p.Kind != it.Kind {
+		if (it.Kind != KindPost && it.Kind != KindNews) || (*p.Kind != KindPost && *p.Kind != KindNews) {
+			return Item{}, fault.Invalidf("kind", `only posts and news change kind, to "post" or "news"`)
+		}
+		kind = *p.Kind
+	}
+	if it.Kind != KindPage && (p.MoveParent || p.Position != nil) {
+		return Item{}, fault.Invalidf("parent_id", "only pages have a parent and a position")
+	}
+	title, body := it.Title, it.Body
+	if p.Title != nil {
+		title = *p.Title
+	}
+	if p.Body != nil {
+		body = *p.Body
+	}
+	title, body, err := cleanItem(kind, title, body)
+	if err != nil {
+		return Item{}, err
+	}
+	textChanged := title != it.Title || body != it.Body || kind != it.Kind
+	now := store.Micros(s.now())
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if it.Kind == KindPage && (p.MoveParent || p.Position != nil) {
+			parent := it.ParentID
+			if p.MoveParent {
+				parent = p.ParentID
+			}
+			pos, err := s.placePage(ctx, tx, it.SpaceID, it.ID, parent, p.Position)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE items SET parent_id = $1, position = $2 WHERE id = $3`, parent, pos, it.ID); err != nil {
+				return err
+			}
+		}
+		if !textChanged {
+			return nil
+		}
+		mentioned, err := resolveMentions(ctx, tx, Handles(body))
+		if err != nil {
+			return err
+		}
+		tags := Tags(body)
+		if _, err := tx.ExecContext(ctx, `UPDATE items SET kind = $1, title = $2, body = $3, tags = $4, mentions = $5,
+			updated_at = $6, edited_by = $7 WHERE id = $8`, kind, title, body, jsonText(tags), jsonText(mentioned), now, editor, it.ID); err != nil {
+			return err
+		}
+		if err := recordTags(ctx, tx, it.ID, tags); err != nil {
+			return err
+		}
+		if err := recordMentions(ctx, tx, it.ID, it.ID, mentioned, now); err != nil {
+			return err
+		}
+		return s.reindex(ctx, tx, it.ID)
+	})
+	if err != nil {
+		return Item{}, wrap("update item", err)
+	}
+	return s.get(ctx, s.db, it.ID)
+}
+
+// Delete removes an item with its comments. A page's children move up to its parent,
+// so deleting a page never loses the pages under it.
+func (s *Service) Delete(ctx context.Context, it Item) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if it.Kind == KindPage {
+			if err := s.lockPages(ctx, tx, it.SpaceID); err != nil {
+				return err
+			}
+			var last int
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(position), -1) FROM items WHERE space_id = $1 AND kind = 'page'
+				AND parent_id IS NOT DISTINCT FROM $2`, it.SpaceID, it.ParentID).Scan(&last); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE items SET parent_id = $1, position = position + $2 WHERE parent_id = $3`,
+				it.ParentID, last+1, it.ID); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM items WHERE id = $1`, it.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fault.NotFoundf("no such item")
+		}
+		return nil
+	})
+	return wrap("delete item", err)
+}
+
+// SetAccess restricts an item to the grantees ("user:<id>", "role:<name>") and its
+// author; no grantees lifts the restriction.
+func (s *Service) SetAccess(ctx context.Context, itemID string, grantees []string) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		// The item first: grants for a missing item would break the foreign key.
+		res, err := tx.ExecContext(ctx, `UPDATE items SET restricted = $1 WHERE id = $2`, len(grantees) > 0, itemID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fault.NotFoundf("no such item")
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM item_access WHERE item_id = $1`, itemID); err != nil {
+			return err
+		}
+		for _, g := range grantees {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO item_access (item_id, grantee) VALUES ($1, $2) ON CONFLICT DO NOTHING`, itemID, g); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("set item access", err)
+}
