@@ -7,7 +7,7 @@ PLUGINS := $(patsubst plugins/%/main.go,%,$(wildcard plugins/*/main.go))
 
 export GOTOOLCHAIN ?= local
 
-.PHONY: all build run test lint services clean
+.PHONY: all build run test bench load lint services clean
 
 all: build
 
@@ -25,6 +25,14 @@ run: build
 ## test: start PostgreSQL, Redis and MinIO on loopback if needed, lint, run every test with -race
 test:
 	scripts/test.sh
+
+## bench: the Go benchmarks (authorization, feed and search at 100k items), with local services
+bench:
+	scripts/bench.sh
+
+## load: load against a running server (make run in another terminal): feed and search as demo users
+load:
+	$(GO) run ./core/cmd/plein-load $(LOADFLAGS)
 
 ## lint: gofmt, go vet, staticcheck
 lint:

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pleinhq/plein/core/authz"
+	"github.com/pleinhq/plein/core/content"
 	"github.com/pleinhq/plein/core/identity"
 	"github.com/pleinhq/plein/core/spaces"
 )
@@ -39,6 +40,7 @@ type Config struct {
 
 	Identity *identity.Service
 	Spaces   *spaces.Service
+	Content  *content.Service
 	Authz    *authz.Authorizer
 }
 
@@ -53,7 +55,10 @@ type Server struct {
 
 	identity *identity.Service
 	spaces   *spaces.Service
+	content  *content.Service
 	authz    *authz.Authorizer
+
+	openapiJSON func() ([]byte, error) // the OpenAPI document, built on first request
 }
 
 // New builds the server with its middleware and routes.
@@ -66,6 +71,7 @@ func New(cfg Config) *Server {
 		metrics:   newHTTPMetrics(cfg.Metrics),
 		identity:  cfg.Identity,
 		spaces:    cfg.Spaces,
+		content:   cfg.Content,
 		authz:     cfg.Authz,
 	}
 	s.app = fiber.New(fiber.Config{
@@ -86,6 +92,7 @@ func New(cfg Config) *Server {
 		TrustedProxies:               cfg.TrustedProxies,
 		ProxyHeader:                  proxyHeader(cfg.TrustedProxies),
 	})
+	s.openapiJSON = s.openapiOnce()
 	s.app.Use(s.observe, s.recover, securityHeaders)
 	s.routes()
 	s.app.Use(notFound)
@@ -116,6 +123,7 @@ func (s *Server) routeTable() []route {
 		{"GET", "/healthz", false, nil, s.healthz, "Liveness: 200 while the process runs"},
 		{"GET", "/readyz", false, nil, s.readyz, "Readiness: every configured backend answers"},
 		{"GET", "/metrics", false, nil, s.metricsHandler(), "Prometheus metrics"},
+		{"GET", "/api/v1/openapi.json", false, nil, s.openapi, "This OpenAPI document"},
 
 		{"POST", "/api/v1/auth/login", false, nil, s.login, "Log in with email and password"},
 		{"POST", "/api/v1/auth/logout", true, nil, s.logout, "Revoke the presented token"},
@@ -142,6 +150,19 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/v1/spaces/:id/members", true, page, s.listMembers, "List a space's members"},
 		{"PUT", "/api/v1/spaces/:id/members/:user_id", true, nil, s.putMember, "Add a member or change their role"},
 		{"DELETE", "/api/v1/spaces/:id/members/:user_id", true, nil, s.deleteMember, "Remove a member"},
+
+		{"POST", "/api/v1/spaces/:id/posts", true, nil, s.createPost, "Post an update or news in a space"},
+		{"POST", "/api/v1/spaces/:id/pages", true, nil, s.createPage, "Add a page to a space's knowledge map"},
+		{"GET", "/api/v1/spaces/:id/pages", true, nil, s.pageTree, "The knowledge map (page tree) of a space"},
+		{"GET", "/api/v1/items/:id", true, nil, s.getItem, "Get an item"},
+		{"PATCH", "/api/v1/items/:id", true, nil, s.patchItem, "Edit an item, or move a page"},
+		{"DELETE", "/api/v1/items/:id", true, nil, s.deleteItem, "Delete an item"},
+		{"GET", "/api/v1/items/:id/comments", true, page, s.listComments, "An item's comments and replies, oldest first"},
+		{"POST", "/api/v1/items/:id/comments", true, nil, s.createComment, "Comment on an item or reply to a comment"},
+		{"PATCH", "/api/v1/comments/:id", true, nil, s.patchComment, "Edit a comment"},
+		{"DELETE", "/api/v1/comments/:id", true, nil, s.deleteComment, "Delete a comment and its replies"},
+		{"GET", "/api/v1/feed", true, append([]string{"space", "kind", "tag"}, page...), s.feed, "Newest items the caller may read"},
+		{"GET", "/api/v1/search", true, append([]string{"q", "space", "kind"}, page...), s.search, "Search the items the caller may read"},
 
 		{"GET", "/api/v1/admin/policies", true, nil, s.getPolicy, "The authorization policy"},
 		{"PUT", "/api/v1/admin/policies", true, nil, s.putPolicy, "Replace the authorization policy"},
@@ -182,6 +203,20 @@ func queryOf(c *fiber.Ctx) map[string]string {
 // sortBy sorts s by key.
 func sortBy[T any, K cmp.Ordered](s []T, key func(T) K) {
 	slices.SortFunc(s, func(a, b T) int { return cmp.Compare(key(a), key(b)) })
+}
+
+// Routes lists every route as "METHOD /path/:param", public ones marked with a
+// trailing " (public)", for tests that must cover them all.
+func (s *Server) Routes() []string {
+	var out []string
+	for _, r := range s.routeTable() {
+		name := r.method + " " + r.path
+		if !r.auth {
+			name += " (public)"
+		}
+		out = append(out, name)
+	}
+	return out
 }
 
 // App returns the Fiber app, for tests that call it without a network.

@@ -20,6 +20,7 @@ import (
 	"github.com/pleinhq/plein/core/cache"
 	"github.com/pleinhq/plein/core/changes"
 	"github.com/pleinhq/plein/core/config"
+	"github.com/pleinhq/plein/core/content"
 	"github.com/pleinhq/plein/core/identity"
 	"github.com/pleinhq/plein/core/ratelimit"
 	"github.com/pleinhq/plein/core/spaces"
@@ -45,6 +46,7 @@ type App struct {
 	Changes *changes.Notifier
 	Users   *identity.Service
 	Spaces  *spaces.Service
+	Content *content.Service
 	Authz   *authz.Authorizer
 	Server  *api.Server
 
@@ -112,6 +114,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		TrustedProxies: cfg.TrustedProxies,
 		Identity:       a.Users,
 		Spaces:         a.Spaces,
+		Content:        a.Content,
 		Authz:          a.Authz,
 	})
 	return a, nil
@@ -130,6 +133,10 @@ func (a *App) openDomain(ctx context.Context) error {
 		return err
 	}
 	a.Authz = az
+	a.Content = content.New(a.DB, content.Options{Language: a.cfg.SearchLanguage})
+	if err := a.Content.CheckLanguage(ctx); err != nil {
+		return fmt.Errorf("PLEIN_SEARCH_LANGUAGE: %w", err)
+	}
 	stop, err := a.Changes.Start(ctx)
 	if err != nil {
 		return fmt.Errorf("follow changes: %w", err)

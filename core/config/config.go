@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,7 @@ type Config struct {
 	ShutdownTimeout time.Duration // how long in-flight requests get after SIGTERM
 	TokenTTL        time.Duration // how long a login lasts
 	TrustedProxies  []string      // load balancers whose X-Forwarded-For names the client
+	SearchLanguage  string        // PostgreSQL text search configuration
 	RedisPrefix     string        // prefix of every Redis key and channel
 }
 
@@ -209,6 +211,13 @@ func settings() []setting {
 			c.TokenTTL = d
 			return nil
 		}},
+		{"PLEIN_SEARCH_LANGUAGE", "search-language", "dutch", "PostgreSQL text search language: dutch, english, simple, ...", func(c *Config, v string) error {
+			if !searchLanguage.MatchString(v) {
+				return fmt.Errorf("want a text search configuration name such as dutch, english or simple, got %q", v)
+			}
+			c.SearchLanguage = v
+			return nil
+		}},
 		{"PLEIN_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated IPs or CIDRs of load balancers whose X-Forwarded-For names the client", func(c *Config, v string) error {
 			c.TrustedProxies = nil
 			for p := range strings.SplitSeq(v, ",") {
@@ -364,3 +373,5 @@ func ParseSize(s string) (int64, error) {
 	}
 	return n * mul, nil
 }
+
+var searchLanguage = regexp.MustCompile(`^[a-z_]{1,63}$`)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pleinhq/plein/core/content"
 	"github.com/pleinhq/plein/core/identity"
 	"github.com/pleinhq/plein/core/spaces"
 )
@@ -23,6 +24,7 @@ type Org struct {
 	Spaces  map[string]spaces.Space // by name
 	Logins  []Login                 // one sample login per kind of user
 	Members int                     // memberships made
+	Items   int                     // posts and news made (pages and comments beside)
 }
 
 // Login is a sample account to try the demo with.
@@ -70,8 +72,9 @@ var lastNames = []string{"de Vries", "Jansen", "van den Berg", "Bakker", "Visser
 
 // Services is what seeding writes through.
 type Services struct {
-	Users  *identity.Service
-	Spaces *spaces.Service
+	Users   *identity.Service
+	Spaces  *spaces.Service
+	Content *content.Service // nil: no content
 }
 
 // Seed creates the demo organisation with password as every user's password. It
@@ -100,6 +103,9 @@ func Seed(ctx context.Context, s Services, password string) (*Org, error) {
 		org.Users[p.email] = u
 	}
 	if err := seedSpaces(ctx, s, org, people); err != nil {
+		return nil, err
+	}
+	if err := seedContent(ctx, s.Content, org, people); err != nil {
 		return nil, err
 	}
 	org.Logins = []Login{

@@ -208,7 +208,7 @@ func (c cli) seedDemo(args []string) error {
 	}
 	password := c.getenv("PLEIN_DEMO_PASSWORD")
 	if password == "" {
-		password = "plein-demo"
+		password = defaultDemoPassword
 	}
 	ctx := context.Background()
 	a, err := app.New(ctx, cfg, log, version)
@@ -225,13 +225,17 @@ func (c cli) seedDemo(args []string) error {
 		}
 		return fmt.Errorf("the database already has %d users; seed the demo into an empty one", n)
 	}
-	org, err := demo.Seed(ctx, demo.Services{Users: a.Users, Spaces: a.Spaces}, password)
+	org, err := demo.Seed(ctx, demo.Services{Users: a.Users, Spaces: a.Spaces, Content: a.Content}, password)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "Seeded the demo organisation: %d users in %d roles, %d spaces, %d memberships.\n",
-		len(org.Users), len(org.Roles), len(org.Spaces), org.Members)
-	fmt.Fprintf(c.stdout, "Every demo user's password is PLEIN_DEMO_PASSWORD (here %q). Sample logins:\n\n", password)
+	fmt.Fprintf(c.stdout, "Seeded the demo organisation: %d users in %d roles, %d spaces, %d memberships, %d posts with pages and comments.\n",
+		len(org.Users), len(org.Roles), len(org.Spaces), org.Members, org.Items)
+	if password == defaultDemoPassword {
+		fmt.Fprintf(c.stdout, "Every demo user's password is %q (set PLEIN_DEMO_PASSWORD to choose another). Sample logins:\n\n", password)
+	} else {
+		fmt.Fprintf(c.stdout, "Every demo user's password is the one in PLEIN_DEMO_PASSWORD. Sample logins:\n\n")
+	}
 	tw := tabwriter.NewWriter(c.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  ROLE\tEMAIL\tNAME")
 	for _, l := range org.Logins {
@@ -239,3 +243,6 @@ func (c cli) seedDemo(args []string) error {
 	}
 	return tw.Flush()
 }
+
+// defaultDemoPassword is every demo user's password unless PLEIN_DEMO_PASSWORD says otherwise.
+const defaultDemoPassword = "plein-demo"

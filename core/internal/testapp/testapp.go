@@ -90,7 +90,7 @@ func Start(t testing.TB, opts Options) *Env {
 	e := &Env{T: t, App: a, DBURL: env["PLEIN_DATABASE_URL"], tokens: map[string]string{},
 		client: &http.Client{Timeout: 30 * time.Second}}
 	if !opts.NoDemo && opts.DatabaseURL == "" {
-		org, err := demo.Seed(ctx, demo.Services{Users: a.Users, Spaces: a.Spaces}, "plein-demo")
+		org, err := demo.Seed(ctx, demo.Services{Users: a.Users, Spaces: a.Spaces, Content: a.Content}, "plein-demo")
 		if err != nil {
 			cancel()
 			_ = a.Close()
