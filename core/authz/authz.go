@@ -117,6 +117,14 @@ type Authorizer struct {
 
 	principals *lru.Cache[*Principal]
 	sets       *lru.Cache[cachedSet]
+	decisions  *lru.Cache[cachedDecision]
+}
+
+// cachedDecision is one answer of Can with the principal it was given for, kept like
+// cachedSet: only for that principal, and dropped on every change.
+type cachedDecision struct {
+	p  *Principal
+	ok bool
 }
 
 // cachedSet is a computed set with the principal it was computed for. A request may
@@ -141,6 +149,7 @@ func New(ctx context.Context, db *store.DB, src Source, n *changes.Notifier, log
 		log:        log,
 		principals: lru.New[*Principal](50_000),
 		sets:       lru.New[cachedSet](100_000),
+		decisions:  lru.New[cachedDecision](200_000),
 	}
 	if err := a.seedDefaults(ctx, db); err != nil {
 		return nil, err
@@ -244,6 +253,7 @@ func (a *Authorizer) bump() {
 	a.gen++
 	a.mu.Unlock()
 	a.sets.Clear()
+	a.decisions.Clear()
 }
 
 // keepIfCurrent runs put, which caches an answer computed at generation gen, unless a
@@ -293,6 +303,7 @@ func (a *Authorizer) onChange(c changes.Change) {
 		a.gen++
 		a.mu.Unlock()
 		a.sets.Clear()
+		a.decisions.Clear()
 	case changes.All:
 		a.reloadAll(ctx) // the watcher reloads the policy
 	}
@@ -415,11 +426,17 @@ func (a *Authorizer) Can(p *Principal, dom, obj, act string) bool {
 	if p == nil {
 		return false
 	}
+	key := p.UserID + "\x00" + dom + "\x00" + obj + "\x00" + act
+	if c, ok := a.decisions.Get(key); ok && c.p == p {
+		return c.ok
+	}
+	gen := a.generation()
 	ok, err := a.enf.Enforce(p, dom, obj, act)
 	if err != nil {
 		a.log.Error("authorization error; denying", "user", p.UserID, "dom", dom, "obj", obj, "act", act, "err", err)
 		return false
 	}
+	a.keepIfCurrent(gen, func() { a.decisions.Put(key, cachedDecision{p, ok}, principalTTL) })
 	return ok
 }
 
