@@ -11,11 +11,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
-	"github.com/casbin/casbin/v2/rbac"
 
 	"github.com/pleinhq/plein/core/changes"
 	"github.com/pleinhq/plein/core/fault"
@@ -102,7 +102,9 @@ func (s SpaceSet) Has(id string) bool {
 // Authorizer answers authorization questions.
 type Authorizer struct {
 	enf     *casbin.SyncedEnforcer
-	rm      rbac.RoleManager
+	// links is the closure of role inheritance (g lines): links[have][want] when holding
+	// have gives want. Rebuilt on every policy load, read without locks.
+	links atomic.Pointer[map[string]map[string]bool]
 	adapter *adapter
 	src     Source
 	changes *changes.Notifier
@@ -164,7 +166,9 @@ func New(ctx context.Context, db *store.DB, src Source, n *changes.Notifier, log
 	}
 	enf.AddFunction("hasRole", a.hasRole)
 	a.enf = enf
-	a.rm = enf.GetRoleManager()
+	if err := a.rebuildLinks(); err != nil {
+		return nil, err
+	}
 	w := newWatcher(n)
 	if err := enf.SetWatcher(w); err != nil {
 		return nil, err
@@ -209,7 +213,42 @@ func (a *Authorizer) reloadPolicy(string) {
 	if err := a.enf.LoadPolicy(); err != nil {
 		a.log.Error("reload policy; keeping the previous one", "err", err)
 	}
+	if err := a.rebuildLinks(); err != nil {
+		a.log.Error("reload role inheritance; keeping the previous one", "err", err)
+	}
 	a.bump()
+}
+
+// rebuildLinks computes which roles each role gives, directly or through others, from
+// the policy's inheritance lines. Casbin's role manager answers the same question per
+// call behind a global mutex; this answers it with two map lookups.
+func (a *Authorizer) rebuildLinks() error {
+	lines, err := a.enf.GetNamedGroupingPolicy("g")
+	if err != nil {
+		return err
+	}
+	direct := map[string][]string{}
+	for _, l := range lines {
+		if len(l) >= 2 {
+			direct[l[0]] = append(direct[l[0]], l[1])
+		}
+	}
+	closure := make(map[string]map[string]bool, len(direct))
+	for have := range direct {
+		gives := map[string]bool{}
+		stack := slices.Clone(direct[have])
+		for len(stack) > 0 {
+			r := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if !gives[r] {
+				gives[r] = true
+				stack = append(stack, direct[r]...)
+			}
+		}
+		closure[have] = gives
+	}
+	a.links.Store(&closure)
+	return nil
 }
 
 func (a *Authorizer) loadSpaces(ctx context.Context) error {
@@ -378,8 +417,7 @@ func (a *Authorizer) inherits(have, want string) bool {
 	if have == want {
 		return true
 	}
-	ok, _ := a.rm.HasLink(have, want)
-	return ok
+	return (*a.links.Load())[have][want]
 }
 
 // holdsGlobal reports whether one of p's global roles is or inherits role.
@@ -496,10 +534,6 @@ func (a *Authorizer) computeSpaces(p *Principal, obj, act string) SpaceSet {
 		return SpaceSet{All: true}
 	}
 	candidates := map[string]bool{}
-	// holdsGlobal reads the role manager, which a policy reload clears and rebuilds
-	// under the enforcer's lock; Enforce holds it, so must we.
-	lock := a.enf.GetLock()
-	lock.RLock()
 	a.mu.RLock()
 	for id := range p.Spaces {
 		if _, ok := a.spaces[id]; ok { // a membership may outlive a space by a notice
@@ -519,7 +553,6 @@ func (a *Authorizer) computeSpaces(p *Principal, obj, act string) SpaceSet {
 		}
 	}
 	a.mu.RUnlock()
-	lock.RUnlock()
 
 	ids := make([]string, 0, len(candidates))
 	for id := range candidates {
