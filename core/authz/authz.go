@@ -101,10 +101,10 @@ func (s SpaceSet) Has(id string) bool {
 
 // Authorizer answers authorization questions.
 type Authorizer struct {
-	enf     *casbin.SyncedEnforcer
+	enf *casbin.SyncedEnforcer
 	// links is the closure of role inheritance (g lines): links[have][want] when holding
 	// have gives want. Rebuilt on every policy load, read without locks.
-	links atomic.Pointer[map[string]map[string]bool]
+	links   atomic.Pointer[map[string]map[string]bool]
 	adapter *adapter
 	src     Source
 	changes *changes.Notifier
