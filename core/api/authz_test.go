@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -450,4 +451,57 @@ func testLoginLimit(t *testing.T, m *matrixEnv) {
 	if r.Status != 429 || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("the 11th login: %d (Retry-After %q) %s", r.Status, r.Header.Get("Retry-After"), r.Body)
 	}
+}
+
+// TestHostileTextIsA4xxOnEveryRoute sends every route, as an admin, NUL and control
+// characters where it takes text: in each path parameter, in each string of its body
+// and in query values. Every answer is a 4xx problem (or 204 for an idempotent DELETE of
+// what is not there), on both dialects: PostgreSQL refuses NUL in text, and that must
+// never surface as a 500.
+func TestHostileTextIsA4xxOnEveryRoute(t *testing.T) {
+	testapp.Each(t, testapp.Options{}, func(t *testing.T, e *testapp.Env) {
+		m := newMatrixEnv(t, e)
+		m.t = t
+		check := func(what, method, path string, body any) {
+			t.Helper()
+			r := m.Do(method, path, m.tokens[admin], body)
+			if method == "DELETE" && r.Status == 204 {
+				return
+			}
+			if r.Status < 400 || r.Status >= 500 || r.Header.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("%s: %s %s: %d %s", what, method, path, r.Status, r.Body)
+			}
+		}
+		for _, c := range matrix {
+			method := strings.Fields(c.route)[0]
+			f := m.fixture()
+			for _, param := range []string{"{space}", "{target}", "{role}", "{item}", "{comment}"} {
+				if strings.Contains(c.path, param) {
+					path := strings.Replace(c.path, param, "x%00y", 1)
+					check("path "+param, method, f.expand(path), m.expandBody(f, c.body))
+				}
+			}
+			if b, ok := m.expandBody(f, c.body).(map[string]any); ok {
+				for k, v := range b {
+					if _, isText := v.(string); isText {
+						hostile := maps.Clone(b)
+						hostile[k] = "a\u0000b"
+						check("body "+k, method, f.expand(c.path), hostile)
+					}
+				}
+			}
+			if b, ok := m.expandBody(f, c.body).(map[string]string); ok {
+				for k := range b {
+					hostile := maps.Clone(b)
+					hostile[k] = "a\u0000b"
+					check("body "+k, method, f.expand(c.path), hostile)
+				}
+			}
+		}
+		for _, path := range []string{"/api/v1/feed?tag=a%00b", "/api/v1/feed?kind=a%01b", "/api/v1/search?q=a%00b",
+			"/api/v1/users?role=a%00b", "/api/v1/users?cursor=WyJhXHUwMDAwYiJd", "/api/v1/feed?cursor=WyIxIiwiYVx1MDAwMGIiXQ",
+			"/api/v1/spaces?cursor=%ff"} {
+			check("query", "GET", path, nil)
+		}
+	})
 }

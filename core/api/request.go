@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -59,6 +61,11 @@ func tooLarge(limit int64) error {
 func decodeStrict(data []byte, dst any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return fault.Invalidf("body", "a JSON object is required")
+	}
+	// No text Plein stores may hold NUL, and PostgreSQL cannot: refuse it here, once,
+	// for every field of every body.
+	if escapedNUL(data) {
+		return fault.Invalidf("body", `text must not contain NUL (\u0000)`)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -126,6 +133,8 @@ func queryParams(c *fiber.Ctx, allowed ...string) (map[string]string, error) {
 			err = fault.Invalidf(key, "unknown query parameter; this route takes %s", listOr(allowed))
 		case hasKey(out, key):
 			err = fault.Invalidf(key, "given more than once")
+		case !plainText(string(v)):
+			err = fault.Invalidf(key, "must be UTF-8 text without control characters")
 		default:
 			out[key] = string(v)
 		}
@@ -134,6 +143,32 @@ func queryParams(c *fiber.Ctx, allowed ...string) (map[string]string, error) {
 }
 
 func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
+
+// plainText reports whether s is UTF-8 without control characters: what a query
+// parameter or a cursor value may hold. (PostgreSQL refuses NUL in text outright.)
+func plainText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
+}
+
+// escapedNUL reports whether JSON text holds the escape \u0000 (an escaped backslash
+// followed by "u0000" is text, not NUL). A raw NUL byte is a syntax error already.
+func escapedNUL(data []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(data[i:], []byte(`\u0000`))
+		if j < 0 {
+			return false
+		}
+		j += i
+		slashes := 0
+		for k := j; k >= 0 && data[k] == '\\'; k-- {
+			slashes++
+		}
+		if slashes%2 == 1 {
+			return true
+		}
+		i = j + 1
+	}
+}
 
 func listOr(names []string) string {
 	if len(names) == 0 {
@@ -191,7 +226,7 @@ func decodeCursor(s string, n int) ([]string, error) {
 		return nil, bad
 	}
 	var key []string
-	if err := json.Unmarshal(b, &key); err != nil || len(key) != n {
+	if err := json.Unmarshal(b, &key); err != nil || len(key) != n || slices.ContainsFunc(key, func(k string) bool { return !plainText(k) }) {
 		return nil, bad
 	}
 	return key, nil

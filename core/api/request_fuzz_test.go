@@ -54,3 +54,21 @@ func decodeOK(s string) int {
 	}
 	return len(k)
 }
+
+func TestEscapedNUL(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{"a":"x\u0000y"}`:   true,
+		`{"a":"\\u0000"}`:    false, // a backslash, then the text u0000
+		`{"a":"\\\u0000"}`:   true,  // a backslash, then NUL
+		`{"a":"u0000"}`:      false,
+		`{"a":"\u00001"}`:    true,
+		`{"a":"x"}`:          false,
+		`\u0000`:             true,
+		`{"a":"\\\\u0000"}`:  false,
+		`{"a":"\u0001\u00"}`: false,
+	} {
+		if got := escapedNUL([]byte(in)); got != want {
+			t.Errorf("%s: %v, want %v", in, got, want)
+		}
+	}
+}
