@@ -15,6 +15,7 @@ import (
 
 	"github.com/pleinhq/plein/core/api"
 	"github.com/pleinhq/plein/core/authz"
+	"github.com/pleinhq/plein/core/authz/authzsource"
 	"github.com/pleinhq/plein/core/blob"
 	"github.com/pleinhq/plein/core/bus"
 	"github.com/pleinhq/plein/core/cache"
@@ -128,7 +129,7 @@ func (a *App) openDomain(ctx context.Context) error {
 		return err
 	}
 	a.Spaces = spaces.New(a.DB, a.Changes)
-	az, err := authz.New(ctx, a.DB, authzSource{a.Users, a.Spaces}, a.Changes, a.log)
+	az, err := authz.New(ctx, a.DB, authzsource.New(a.Users, a.Spaces), a.Changes, a.log)
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,14 @@ type SpaceInfo struct {
 	Roles      []string // for an open space: the roles it is opened to (none: every employee)
 }
 
+// readerRoles are the roles whose holders read an open space.
+func (s SpaceInfo) readerRoles() []string {
+	if len(s.Roles) == 0 {
+		return []string{roleEmployee}
+	}
+	return s.Roles
+}
+
 // UserInfo is what authorization needs to know of a user.
 type UserInfo struct {
 	Roles    []string          // global roles
@@ -274,11 +282,7 @@ func (a *Authorizer) reindexLocked() {
 	for id, s := range a.spaces {
 		switch s.Visibility {
 		case VisOpen:
-			roles := s.Roles
-			if len(roles) == 0 {
-				roles = []string{roleEmployee}
-			}
-			for _, r := range roles {
+			for _, r := range s.readerRoles() {
 				a.byRole[r] = append(a.byRole[r], id)
 			}
 		case VisMembers:
@@ -441,11 +445,7 @@ func (a *Authorizer) granted(spaceID string, p *Principal) string {
 	}
 	switch s.Visibility {
 	case VisOpen:
-		roles := s.Roles
-		if len(roles) == 0 {
-			roles = []string{roleEmployee}
-		}
-		for _, r := range roles {
+		for _, r := range s.readerRoles() {
 			if a.holdsGlobal(p, r) {
 				return roleReader
 			}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pleinhq/plein/core/authz"
+	"github.com/pleinhq/plein/core/authz/authzsource"
 	"github.com/pleinhq/plein/core/bus"
 	"github.com/pleinhq/plein/core/changes"
 	"github.com/pleinhq/plein/core/demo"
@@ -20,48 +21,6 @@ import (
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// source is the production wiring of core/app: the authorizer reads users from identity
-// and spaces from spaces.
-type source struct {
-	users  *identity.Service
-	spaces *spaces.Service
-}
-
-func (s source) User(ctx context.Context, id string) (authz.UserInfo, bool, error) {
-	u, err := s.users.GetUser(ctx, id)
-	if fault.Is(err, fault.NotFound) {
-		return authz.UserInfo{}, false, nil
-	}
-	if err != nil {
-		return authz.UserInfo{}, false, err
-	}
-	m, err := s.spaces.MembershipsOf(ctx, id)
-	if err != nil {
-		return authz.UserInfo{}, false, err
-	}
-	return authz.UserInfo{Roles: u.Roles, Spaces: m, Disabled: u.Disabled}, true, nil
-}
-
-func (s source) Spaces(ctx context.Context) ([]authz.SpaceInfo, error) {
-	list, err := s.spaces.AccessList(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]authz.SpaceInfo, len(list))
-	for i, a := range list {
-		out[i] = authz.SpaceInfo{ID: a.ID, Visibility: string(a.Visibility), Roles: a.Roles}
-	}
-	return out, nil
-}
-
-func (s source) Space(ctx context.Context, id string) (authz.SpaceInfo, bool, error) {
-	a, found, err := s.spaces.AccessOf(ctx, id)
-	if err != nil || !found {
-		return authz.SpaceInfo{}, found, err
-	}
-	return authz.SpaceInfo{ID: a.ID, Visibility: string(a.Visibility), Roles: a.Roles}, true, nil
-}
 
 // node is one replica's domain services, wired as core/app wires them.
 type node struct {
@@ -82,7 +41,7 @@ func newNode(t testing.TB, db *store.DB, b bus.Bus) *node {
 		t.Fatal(err)
 	}
 	sp := spaces.New(db, n)
-	az, err := authz.New(ctx, db, source{users, sp}, n, quiet)
+	az, err := authz.New(ctx, db, authzsource.New(users, sp), n, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -187,16 +187,9 @@ func jsonText(v []string) string {
 	return string(b)
 }
 
-// execer is a transaction or the database.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // reindex brings the PostgreSQL search vector of an item up to date with its text.
 // SQLite's index follows by trigger.
-func (s *Service) reindex(ctx context.Context, tx execer, id string) error {
+func (s *Service) reindex(ctx context.Context, tx store.Querier, id string) error {
 	if s.db.Dialect() != store.Postgres {
 		return nil
 	}
@@ -209,7 +202,7 @@ func (s *Service) reindex(ctx context.Context, tx execer, id string) error {
 
 // resolveMentions finds the users the handles name: a handle is the part of an email
 // address before the @, and must name exactly one user.
-func resolveMentions(ctx context.Context, tx execer, handles []string) ([]string, error) {
+func resolveMentions(ctx context.Context, tx store.Querier, handles []string) ([]string, error) {
 	var ids []string
 	for _, h := range handles {
 		// substr, not a range or LIKE: exact whatever the collation, and handles hold no wildcards.
@@ -238,7 +231,7 @@ func resolveMentions(ctx context.Context, tx execer, handles []string) ([]string
 }
 
 // recordMentions replaces the mentions made by source (an item or a comment).
-func recordMentions(ctx context.Context, tx execer, source, itemID string, users []string, now int64) error {
+func recordMentions(ctx context.Context, tx store.Querier, source, itemID string, users []string, now int64) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM mentions WHERE source_id = $1`, source); err != nil {
 		return err
 	}
@@ -252,7 +245,7 @@ func recordMentions(ctx context.Context, tx execer, source, itemID string, users
 }
 
 // recordTags replaces an item's tags.
-func recordTags(ctx context.Context, tx execer, itemID string, tags []string) error {
+func recordTags(ctx context.Context, tx store.Querier, itemID string, tags []string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM item_tags WHERE item_id = $1`, itemID); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pleinhq/plein/core/authz"
+	"github.com/pleinhq/plein/core/authz/authzsource"
 	"github.com/pleinhq/plein/core/bus"
 	"github.com/pleinhq/plein/core/changes"
 	"github.com/pleinhq/plein/core/content"
@@ -233,47 +234,6 @@ func (e *env) feed(t testing.TB, sc content.Scope, fq content.FeedQuery) []conte
 	}
 }
 
-// authzSource adapts identity and spaces for the authorizer as core/app does.
-type authzSource struct {
-	users  *identity.Service
-	spaces *spaces.Service
-}
-
-func (s authzSource) User(ctx context.Context, id string) (authz.UserInfo, bool, error) {
-	u, err := s.users.GetUser(ctx, id)
-	if fault.Is(err, fault.NotFound) {
-		return authz.UserInfo{}, false, nil
-	}
-	if err != nil {
-		return authz.UserInfo{}, false, err
-	}
-	m, err := s.spaces.MembershipsOf(ctx, id)
-	if err != nil {
-		return authz.UserInfo{}, false, err
-	}
-	return authz.UserInfo{Roles: u.Roles, Spaces: m, Disabled: u.Disabled}, true, nil
-}
-
-func (s authzSource) Spaces(ctx context.Context) ([]authz.SpaceInfo, error) {
-	list, err := s.spaces.AccessList(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]authz.SpaceInfo, len(list))
-	for i, a := range list {
-		out[i] = authz.SpaceInfo{ID: a.ID, Visibility: string(a.Visibility), Roles: a.Roles}
-	}
-	return out, nil
-}
-
-func (s authzSource) Space(ctx context.Context, id string) (authz.SpaceInfo, bool, error) {
-	a, found, err := s.spaces.AccessOf(ctx, id)
-	if err != nil || !found {
-		return authz.SpaceInfo{}, found, err
-	}
-	return authz.SpaceInfo{ID: a.ID, Visibility: string(a.Visibility), Roles: a.Roles}, true, nil
-}
-
 // demoEnv is an env with the demo organisation and the real authorizer.
 type demoEnv struct {
 	*env
@@ -288,7 +248,7 @@ func seedDemo(t testing.TB, db *store.DB) *demoEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := authz.New(e.ctx, db, authzSource{e.users, e.spaces}, e.changes, quiet)
+	a, err := authz.New(e.ctx, db, authzsource.New(e.users, e.spaces), e.changes, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -127,7 +127,7 @@ func (s *Service) Get(ctx context.Context, sc Scope, id string) (Item, error) {
 }
 
 // get reads an item whatever the scope, for writers that have checked already.
-func (s *Service) get(ctx context.Context, db execer, id string) (Item, error) {
+func (s *Service) get(ctx context.Context, db store.Querier, id string) (Item, error) {
 	it, err := scanItem(db.QueryRowContext(ctx, `SELECT `+itemColumns+itemFrom+` WHERE i.id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Item{}, fault.NotFoundf("no such item")

@@ -174,27 +174,7 @@ func cleanRoles(roles []string) ([]string, error) {
 
 // rolesOf returns the roles of each user in ids.
 func rolesOf(ctx context.Context, q store.Querier, ids []string) (map[string][]string, error) {
-	out := make(map[string][]string, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	rows, err := q.QueryContext(ctx, `SELECT user_id, role FROM user_roles WHERE user_id IN (`+store.Placeholders(1, len(ids))+`) ORDER BY role`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var u, r string
-		if err := rows.Scan(&u, &r); err != nil {
-			return nil, err
-		}
-		out[u] = append(out[u], r)
-	}
-	return out, rows.Err()
+	return store.GroupByKey(ctx, q, `SELECT user_id, role FROM user_roles WHERE user_id IN (%s) ORDER BY role`, ids)
 }
 
 // insertRoles gives user the roles; an unknown role is a validation fault.

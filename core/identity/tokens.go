@@ -86,22 +86,7 @@ func (s *Service) Login(ctx context.Context, email, password, ip string) (Sessio
 		return Session{}, errBadCredentials
 	}
 	_ = s.limiter.Reset(ctx, keys[1].key)
-
-	token, err := newToken()
-	if err != nil {
-		return Session{}, err
-	}
-	now := s.now().UTC()
-	expires := now.Add(s.ttl).Truncate(time.Microsecond)
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
-		hashToken(token), id, store.Micros(now), store.Micros(expires)); err != nil {
-		return Session{}, fmt.Errorf("login: %w", err)
-	}
-	u, err := s.GetUser(ctx, id)
-	if err != nil {
-		return Session{}, err
-	}
-	return Session{Token: token, ExpiresAt: expires, User: u}, nil
+	return s.IssueToken(ctx, id)
 }
 
 // IssueToken returns a new token for an existing user without a password, for the CLI

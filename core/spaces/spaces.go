@@ -220,28 +220,9 @@ func get(ctx context.Context, q store.Querier, id string) (Space, error) {
 	return sp, nil
 }
 
+// rolesOf returns the roles each space in ids is opened to.
 func rolesOf(ctx context.Context, q store.Querier, ids []string) (map[string][]string, error) {
-	out := map[string][]string{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	rows, err := q.QueryContext(ctx, `SELECT space_id, role FROM space_roles WHERE space_id IN (`+store.Placeholders(1, len(ids))+`) ORDER BY role`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var sid, r string
-		if err := rows.Scan(&sid, &r); err != nil {
-			return nil, err
-		}
-		out[sid] = append(out[sid], r)
-	}
-	return out, rows.Err()
+	return store.GroupByKey(ctx, q, `SELECT space_id, role FROM space_roles WHERE space_id IN (%s) ORDER BY role`, ids)
 }
 
 // Query selects a page of spaces, ordered by name then id.

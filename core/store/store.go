@@ -190,6 +190,33 @@ func Placeholders(from, n int) string {
 	return b.String()
 }
 
+// GroupByKey runs query, whose "%s" stands for the placeholders of keys, and whose rows
+// are (key, value) pairs, and returns the values by key in the order the rows come.
+// No keys means no query.
+func GroupByKey(ctx context.Context, q Querier, query string, keys []string) (map[string][]string, error) {
+	out := make(map[string][]string, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	rows, err := q.QueryContext(ctx, fmt.Sprintf(query, Placeholders(1, len(keys))), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		out[k] = append(out[k], v)
+	}
+	return out, rows.Err()
+}
+
 // InList returns the condition "col is one of ids" with $n as its only argument, and
 // that argument: a text array on PostgreSQL, a JSON array read by json_each on SQLite.
 // Unlike an IN list of placeholders it takes any number of ids in one statement shape.

@@ -1,4 +1,6 @@
-package app
+// Package authzsource lets the authorizer read users from identity and spaces from
+// spaces, so that core/authz depends on neither.
+package authzsource
 
 import (
 	"context"
@@ -9,15 +11,17 @@ import (
 	"github.com/pleinhq/plein/core/spaces"
 )
 
-// authzSource lets the authorizer read users and spaces without knowing their packages.
-type authzSource struct {
+// New returns the authorizer's source of users and spaces.
+func New(users *identity.Service, sp *spaces.Service) authz.Source {
+	return source{users, sp}
+}
+
+type source struct {
 	users  *identity.Service
 	spaces *spaces.Service
 }
 
-var _ authz.Source = authzSource{}
-
-func (s authzSource) User(ctx context.Context, id string) (authz.UserInfo, bool, error) {
+func (s source) User(ctx context.Context, id string) (authz.UserInfo, bool, error) {
 	u, err := s.users.GetUser(ctx, id)
 	if fault.Is(err, fault.NotFound) {
 		return authz.UserInfo{}, false, nil
@@ -32,7 +36,7 @@ func (s authzSource) User(ctx context.Context, id string) (authz.UserInfo, bool,
 	return authz.UserInfo{Roles: u.Roles, Spaces: m, Disabled: u.Disabled}, true, nil
 }
 
-func (s authzSource) Spaces(ctx context.Context) ([]authz.SpaceInfo, error) {
+func (s source) Spaces(ctx context.Context) ([]authz.SpaceInfo, error) {
 	list, err := s.spaces.AccessList(ctx)
 	if err != nil {
 		return nil, err
@@ -44,7 +48,7 @@ func (s authzSource) Spaces(ctx context.Context) ([]authz.SpaceInfo, error) {
 	return out, nil
 }
 
-func (s authzSource) Space(ctx context.Context, id string) (authz.SpaceInfo, bool, error) {
+func (s source) Space(ctx context.Context, id string) (authz.SpaceInfo, bool, error) {
 	a, found, err := s.spaces.AccessOf(ctx, id)
 	if err != nil || !found {
 		return authz.SpaceInfo{}, found, err
