@@ -7,7 +7,7 @@ PLUGINS := $(patsubst plugins/%/main.go,%,$(wildcard plugins/*/main.go))
 
 export GOTOOLCHAIN ?= local
 
-.PHONY: all build run test bench load lint services clean
+.PHONY: all build run test bench load lint services clean proto
 
 all: build
 
@@ -43,6 +43,10 @@ lint:
 ## services: start the local test services and print their environment
 services:
 	@scripts/services.sh
+
+# Regenerates the plugin protocol code in sdk/gen from sdk/proto (installs protoc if missing).
+proto:
+	scripts/proto.sh
 
 clean:
 	rm -rf bin

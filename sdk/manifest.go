@@ -1,0 +1,146 @@
+package sdk
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// APIVersion is the version of the plugin protocol this SDK speaks. The host refuses
+// a plugin whose manifest names a version it does not serve.
+const APIVersion = 1
+
+// PermissionAuthenticated is the route permission that lets every signed-in user call
+// the route; the plugin then decides per object.
+const PermissionAuthenticated = "public-authenticated"
+
+// Manifest describes a plugin to the host: what it is called, which routes it serves
+// and who may call them, which events it wants and which item fields it adds.
+type Manifest struct {
+	// Name is the plugin's unique name: lower-case letters, digits and dashes,
+	// starting with a letter, at most 40 characters. Its routes live under
+	// /api/v1/plugins/<name>.
+	Name string `json:"name"`
+	// Title is the human name shown to managers.
+	Title string `json:"title"`
+	// Version is the plugin's own version, e.g. "1.2.0".
+	Version string `json:"version"`
+	// APIVersion is the protocol version the plugin was built for; zero means this
+	// SDK's APIVersion.
+	APIVersion int `json:"api_version"`
+	// Routes are the only requests the host forwards to the plugin.
+	Routes []Route `json:"routes"`
+	// Events are the event types the host delivers to the plugin's EventHandler.
+	Events []string `json:"events,omitempty"`
+	// Decorations name the fields the plugin's Decorator adds to items.
+	Decorations []string `json:"decorations,omitempty"`
+	// Settings is a JSON schema of the settings object managers may set; Init gets
+	// the object.
+	Settings json.RawMessage `json:"settings,omitempty"`
+	// Policies are default Casbin policy lines the host loads when the plugin is
+	// installed.
+	Policies []string `json:"policies,omitempty"`
+}
+
+// Route is one HTTP route of a plugin.
+type Route struct {
+	// Method is an HTTP method: GET, HEAD, POST, PUT, PATCH or DELETE.
+	Method string `json:"method"`
+	// Path is a net/http ServeMux path pattern relative to the plugin's base path,
+	// e.g. "/items/{item_id}/like".
+	Path string `json:"path"`
+	// Permission is what the host checks before it forwards a request: an action
+	// such as "read", "create" or "moderate" (on the item named by {item_id} when
+	// the path has one), or PermissionAuthenticated.
+	Permission string `json:"permission"`
+}
+
+// Pattern returns the route as a net/http ServeMux pattern, e.g.
+// "PUT /items/{item_id}/like".
+func (r Route) Pattern() string {
+	return r.Method + " " + r.Path
+}
+
+var routeMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true,
+	http.MethodPut: true, http.MethodPatch: true, http.MethodDelete: true,
+}
+
+// Validate reports the first thing wrong with m as an error wrapping ErrInvalid, or
+// nil if m is a manifest the host can install.
+func (m Manifest) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: manifest: %s", ErrInvalid, fmt.Sprintf(format, args...))
+	}
+	if !validName(m.Name) {
+		return bad("name %q: want lower-case letters, digits and dashes, starting with a letter, at most 40 characters", m.Name)
+	}
+	if strings.TrimSpace(m.Title) == "" || strings.TrimSpace(m.Version) == "" {
+		return bad("title and version are required")
+	}
+	if m.APIVersion != 0 && m.APIVersion != APIVersion {
+		return bad("api_version %d: this SDK speaks %d", m.APIVersion, APIVersion)
+	}
+	mux := http.NewServeMux()
+	for i, r := range m.Routes {
+		if !routeMethods[r.Method] {
+			return bad("route %d: method %q", i, r.Method)
+		}
+		if !strings.HasPrefix(r.Path, "/") {
+			return bad("route %d: path %q must start with /", i, r.Path)
+		}
+		if strings.TrimSpace(r.Permission) == "" {
+			return bad("route %d: permission is required", i)
+		}
+		if err := register(mux, r.Pattern()); err != nil {
+			return bad("route %d: %v", i, err)
+		}
+	}
+	for _, list := range [][]string{m.Events, m.Decorations, m.Policies} {
+		for _, s := range list {
+			if strings.TrimSpace(s) == "" {
+				return bad("events, decorations and policies must not hold empty strings")
+			}
+		}
+	}
+	if len(m.Settings) > 0 {
+		var schema map[string]any
+		if err := json.Unmarshal(m.Settings, &schema); err != nil {
+			return bad("settings must be a JSON object: %v", err)
+		}
+	}
+	return nil
+}
+
+// withAPIVersion returns m with a zero APIVersion set to APIVersion.
+func (m Manifest) withAPIVersion() Manifest {
+	if m.APIVersion == 0 {
+		m.APIVersion = APIVersion
+	}
+	return m
+}
+
+// register adds pattern to mux, returning ServeMux's panic (a bad or conflicting
+// pattern) as an error.
+func register(mux *http.ServeMux, pattern string) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%v", v)
+		}
+	}()
+	mux.Handle(pattern, http.NotFoundHandler())
+	return nil
+}
+
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > 40 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for _, c := range s {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
