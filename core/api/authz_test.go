@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pleinhq/plein/core/content"
+	"github.com/pleinhq/plein/core/documents"
 	"github.com/pleinhq/plein/core/identity"
 	"github.com/pleinhq/plein/core/internal/testapp"
 	"github.com/pleinhq/plein/core/spaces"
@@ -38,12 +39,14 @@ type fixture struct {
 	role    string // a role nobody holds
 	item    string // a post by target in space
 	comment string // a comment by target on item
+	doc     string // a document by target in space
+	trashed string // a document by target in space, in the trash
 	n       int64  // unique per fixture, for names
 }
 
 func (f fixture) expand(s string) string {
 	return strings.NewReplacer("{space}", f.space, "{target}", f.target, "{role}", f.role, "{item}", f.item,
-		"{comment}", f.comment, "{n}", fmt.Sprint(f.n)).Replace(s)
+		"{comment}", f.comment, "{doc}", f.doc, "{trashed}", f.trashed, "{n}", fmt.Sprint(f.n)).Replace(s)
 }
 
 // matrixCase is one route with a request that would succeed for an authorized caller.
@@ -135,6 +138,21 @@ var matrix = []matrixCase{
 		expect: [actors]int{204, hidden, hidden, forbid, forbid, hidden, unauth, unauth}},
 	{route: "GET /api/v1/feed", path: "/api/v1/feed", expect: [actors]int{200, 200, 200, 200, 200, 200, unauth, unauth}},
 	{route: "GET /api/v1/search", path: "/api/v1/search?q=hallo", expect: [actors]int{200, 200, 200, 200, 200, 200, unauth, unauth}},
+
+	{route: "POST /api/v1/spaces/:id/documents", path: "/api/v1/spaces/{space}/documents",
+		body:   testapp.Form{Fields: map[string]string{"title": "Notulen"}, FileName: "notulen.txt", File: []byte("Aanwezig: iedereen")},
+		expect: [actors]int{201, forbid, forbid, 201, forbid, hidden, unauth, unauth}},
+	{route: "GET /api/v1/documents/:id", path: "/api/v1/documents/{doc}",
+		expect: [actors]int{200, hidden, hidden, 200, 200, hidden, unauth, unauth}},
+	{route: "GET /api/v1/documents/:id/content", path: "/api/v1/documents/{doc}/content?version=1",
+		expect: [actors]int{200, hidden, hidden, 200, 200, hidden, unauth, unauth}},
+	{route: "POST /api/v1/documents/:id/versions", path: "/api/v1/documents/{doc}/versions",
+		body:   testapp.Form{FileName: "notulen-v2.txt", File: []byte("Aanwezig: bijna iedereen")},
+		expect: [actors]int{201, hidden, hidden, forbid, forbid, hidden, unauth, unauth}},
+	{route: "DELETE /api/v1/documents/:id", path: "/api/v1/documents/{doc}",
+		expect: [actors]int{204, hidden, hidden, forbid, forbid, hidden, unauth, unauth}},
+	{route: "POST /api/v1/documents/:id/restore", path: "/api/v1/documents/{trashed}/restore",
+		expect: [actors]int{200, hidden, hidden, forbid, forbid, hidden, unauth, unauth}},
 
 	{route: "GET /api/v1/admin/policies", path: "/api/v1/admin/policies",
 		expect: [actors]int{200, forbid, forbid, forbid, forbid, forbid, unauth, unauth}},
@@ -234,7 +252,34 @@ func (m *matrixEnv) fixture() fixture {
 		m.t.Fatal(err)
 	}
 	f.comment = cm.ID
+	f.doc = m.document(f, "agenda.txt")
+	f.trashed = m.document(f, "oud.txt")
+	if err := m.App.Documents.Delete(ctx, f.target, documentOf(m, f.trashed)); err != nil {
+		m.t.Fatal(err)
+	}
 	return f
+}
+
+// document uploads a small document by the fixture's target to its space.
+func (m *matrixEnv) document(f fixture, name string) string {
+	ctx := context.Background()
+	st, err := m.App.Documents.Stage(ctx, name, strings.NewReader("Agenda: 1. opening"))
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	d, err := m.App.Documents.Create(ctx, f.target, f.space, "", "", st)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return d.ID
+}
+
+func documentOf(m *matrixEnv, id string) documents.Document {
+	d, err := m.App.Documents.Get(context.Background(), content.Scope{AllSpaces: true}, id)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return d
 }
 
 // expandBody fills a case's body from the fixture.
@@ -248,6 +293,8 @@ func (m *matrixEnv) expandBody(f fixture, body any) any {
 			out[k] = f.expand(v)
 		}
 		return out
+	case testapp.Form:
+		return b
 	case map[string]any:
 		out := map[string]any{}
 		for k, v := range b {

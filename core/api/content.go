@@ -18,9 +18,10 @@ func (s *Server) scope(p *authz.Principal) content.Scope {
 }
 
 type createPostRequest struct {
-	Title string `json:"title"`
-	Body  string `json:"body"`
-	Kind  string `json:"kind"`
+	Title       string   `json:"title"`
+	Body        string   `json:"body"`
+	Kind        string   `json:"kind"`
+	Attachments []string `json:"attachments"`
 }
 
 func (s *Server) createPost(c *fiber.Ctx) error {
@@ -38,7 +39,11 @@ func (s *Server) createPost(c *fiber.Ctx) error {
 	if err := s.authz.CheckCreateItem(p, spaceID, req.Kind); err != nil {
 		return err
 	}
-	it, err := s.content.Create(c.UserContext(), p.UserID, spaceID, content.NewItem{Kind: req.Kind, Title: req.Title, Body: req.Body})
+	if err := s.content.CheckAttachable(c.UserContext(), s.scope(p), req.Attachments); err != nil {
+		return err
+	}
+	it, err := s.content.Create(c.UserContext(), p.UserID, spaceID, content.NewItem{Kind: req.Kind, Title: req.Title, Body: req.Body,
+		Attachments: req.Attachments})
 	if err != nil {
 		return err
 	}
@@ -46,10 +51,11 @@ func (s *Server) createPost(c *fiber.Ctx) error {
 }
 
 type createPageRequest struct {
-	Title    string  `json:"title"`
-	Body     string  `json:"body"`
-	ParentID *string `json:"parent_id"`
-	Position *int    `json:"position"`
+	Title       string   `json:"title"`
+	Body        string   `json:"body"`
+	ParentID    *string  `json:"parent_id"`
+	Position    *int     `json:"position"`
+	Attachments []string `json:"attachments"`
 }
 
 func (s *Server) createPage(c *fiber.Ctx) error {
@@ -67,8 +73,11 @@ func (s *Server) createPage(c *fiber.Ctx) error {
 			return fault.Invalidf("parent_id", "not a page of this space")
 		}
 	}
+	if err := s.content.CheckAttachable(c.UserContext(), s.scope(p), req.Attachments); err != nil {
+		return err
+	}
 	it, err := s.content.Create(c.UserContext(), p.UserID, spaceID, content.NewItem{Kind: content.KindPage, Title: req.Title,
-		Body: req.Body, ParentID: req.ParentID, Position: req.Position})
+		Body: req.Body, ParentID: req.ParentID, Position: req.Position, Attachments: req.Attachments})
 	if err != nil {
 		return err
 	}
@@ -97,11 +106,12 @@ func (s *Server) getItem(c *fiber.Ctx) error {
 
 // patchItemRequest keeps parent_id raw: absent (stay), null (top level) and an id differ.
 type patchItemRequest struct {
-	Title    *string         `json:"title"`
-	Body     *string         `json:"body"`
-	Kind     *string         `json:"kind"`
-	ParentID json.RawMessage `json:"parent_id"`
-	Position *int            `json:"position"`
+	Title       *string         `json:"title"`
+	Body        *string         `json:"body"`
+	Kind        *string         `json:"kind"`
+	ParentID    json.RawMessage `json:"parent_id"`
+	Position    *int            `json:"position"`
+	Attachments *[]string       `json:"attachments"`
 }
 
 func (s *Server) patchItem(c *fiber.Ctx) error {
@@ -118,7 +128,12 @@ func (s *Server) patchItem(c *fiber.Ctx) error {
 	if err := s.authz.CheckEditContent(p, it.SpaceID, authorID(it.Author)); err != nil {
 		return err
 	}
-	patch := content.ItemPatch{Title: req.Title, Body: req.Body, Kind: req.Kind, Position: req.Position}
+	patch := content.ItemPatch{Title: req.Title, Body: req.Body, Kind: req.Kind, Position: req.Position, Attachments: req.Attachments}
+	if req.Attachments != nil {
+		if err := s.content.CheckAttachable(c.UserContext(), sc, *req.Attachments); err != nil {
+			return err
+		}
+	}
 	if req.Kind != nil && *req.Kind == content.KindNews && it.Kind != content.KindNews {
 		if err := s.authz.CheckCreateItem(p, it.SpaceID, content.KindNews); err != nil {
 			return err
@@ -159,6 +174,18 @@ func (s *Server) deleteItem(c *fiber.Ctx) error {
 	}
 	if err := s.authz.CheckEditContent(p, it.SpaceID, authorID(it.Author)); err != nil {
 		return err
+	}
+	if it.Kind == content.KindDocument {
+		// A document goes to the trash, whichever route deletes it.
+		doc, err := s.documents.Get(c.UserContext(), s.scope(p), it.ID)
+		if err != nil {
+			return err
+		}
+		err = s.documents.Delete(c.UserContext(), p.UserID, doc)
+		if err != nil {
+			return err
+		}
+		return c.SendStatus(fiber.StatusNoContent)
 	}
 	if err := s.content.Delete(c.UserContext(), it); err != nil {
 		return err

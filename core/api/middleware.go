@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime/debug"
 	"strconv"
@@ -118,6 +119,35 @@ func (s *Server) recover(c *fiber.Ctx) (err error) {
 
 // securityHeaders sets headers every API answer carries. Handlers that serve files
 // replace Cache-Control and the CSP with their own.
+// closeUnreadBody keeps what a client sent after the part of a body a handler read from
+// being taken as the next request on the connection (request smuggling): fasthttp
+// drops an unread streamed body and reads on. A handler that failed, or left more than
+// a little unread, ends the connection; a small rest is read away.
+func closeUnreadBody(c *fiber.Ctx) error {
+	err := c.Next()
+	if !c.Request().IsBodyStream() {
+		return err
+	}
+	st := c.Context().RequestBodyStream()
+	if st == nil {
+		return err
+	}
+	if err == nil {
+		if conn := c.Context().Conn(); conn != nil {
+			_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+		}
+		if n, rerr := io.CopyN(io.Discard, st, maxUnread+1); rerr == io.EOF && n <= maxUnread {
+			return nil
+		}
+	}
+	c.Context().SetConnectionClose()
+	return err
+}
+
+// maxUnread is the most a handler may leave unread of a body that otherwise went well
+// (a multipart epilogue, say) for the connection to live on.
+const maxUnread = 64 << 10
+
 func securityHeaders(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	c.Set(fiber.HeaderCacheControl, "no-store")

@@ -37,10 +37,12 @@ type opDoc struct {
 	tag         string     // set from the group the route is documented in
 	description string     // beyond the route's summary
 	request     jsonSchema // the JSON body it takes; nil: none
+	form        bool       // request is a multipart/form-data body, not JSON
 	status      int        // the success status
 	orCreated   bool       // answers 201 instead of status when it creates the thing
 	response    jsonSchema // the success body; nil: none
 	media       string     // the success body's media type; empty: application/json
+	more        []int      // other success statuses, with the same body
 	anyUser     bool       // every authenticated caller may call it: never 403
 	errors      []int      // error statuses besides those the route's shape implies
 }
@@ -52,6 +54,7 @@ var openapiTags = []struct{ name, description string }{
 	{"spaces", "Spaces and their members"},
 	{"authz", "The authorization policy"},
 	{"content", "Posts, news, pages, comments, the feed and search"},
+	{"documents", "Files with versions, streamed up and down"},
 }
 
 // operationDocs describes every route, keyed like Routes ("METHOD /path/:param"). A
@@ -189,6 +192,28 @@ func operationDocs() map[string]opDoc {
 			"GET /api/v1/search": {status: http.StatusOK, response: jsList(jsRef("SearchHit")), errors: []int{http.StatusNotFound},
 				description: "Best match first. A ?space= the caller may not read answers 403 or 404, not an empty list."},
 		},
+		"documents": {
+			"POST /api/v1/spaces/:id/documents": {status: http.StatusCreated, response: jsRef("Document"), form: true,
+				request: uploadFormSchema(true), errors: []int{http.StatusServiceUnavailable},
+				description: "The file streams to the store as it arrives. Its Content-Type comes from its bytes, not the client; " +
+					"its name is made safe. A file over the upload limit answers 413, even mid-stream; a store that does not " +
+					"answer, 503, and nothing is kept."},
+			"GET /api/v1/documents/:id": ok(jsRef("Document")),
+			"GET /api/v1/documents/:id/content": {status: http.StatusOK, response: jsonSchema{"type": "string", "format": "binary"},
+				media: "application/octet-stream", more: []int{http.StatusPartialContent, http.StatusFound, http.StatusNotModified},
+				errors: []int{http.StatusRequestedRangeNotSatisfiable, http.StatusServiceUnavailable},
+				description: "The current version, or ?version=n. Answers with the sniffed Content-Type, a Content-Disposition " +
+					"(inline for images, PDF, plain text, audio and video unless ?download=true; attachment otherwise), " +
+					"X-Content-Type-Options: nosniff, a sandboxing Content-Security-Policy and a strong ETag (the SHA-256). " +
+					"Range (one range) answers 206; If-None-Match, 304. With presigned downloads on, 302 to the store."},
+			"POST /api/v1/documents/:id/versions": {status: http.StatusCreated, response: jsRef("Document"), form: true,
+				request: uploadFormSchema(false), errors: []int{http.StatusServiceUnavailable},
+				description: "The document's author or a moderator of its space. The new version becomes the current one."},
+			"DELETE /api/v1/documents/:id": {status: http.StatusNoContent,
+				description: "Moves the document to the trash: gone from every read at once, restorable until it is purged."},
+			"POST /api/v1/documents/:id/restore": {status: http.StatusOK, response: jsRef("Document"),
+				description: "Its author or a moderator of its space, while it is in the trash."},
+		},
 	}
 	docs := map[string]opDoc{}
 	for tag, group := range groups {
@@ -214,9 +239,11 @@ var problemDocs = map[int]problemDoc{
 	http.StatusNotFound:              {"NotFound", "No such thing, or the caller may not know it exists.", nil},
 	http.StatusConflict:              {"Conflict", "The current state does not allow this.", nil},
 	http.StatusRequestEntityTooLarge: {"PayloadTooLarge", "The request body is over the server's limit.", nil},
-	http.StatusUnsupportedMediaType:  {"UnsupportedMediaType", "The body is not application/json.", nil},
-	http.StatusTooManyRequests:       {"TooManyRequests", "Too many attempts.", map[string]jsonSchema{fiber.HeaderRetryAfter: jsInteger("Seconds to wait before trying again")}},
-	http.StatusServiceUnavailable:    {"Unavailable", "A backend does not answer; on /readyz, checks says which.", nil},
+	http.StatusUnsupportedMediaType:  {"UnsupportedMediaType", "The body is not of the media type the operation takes (application/json, or multipart/form-data for uploads).", nil},
+	http.StatusRequestedRangeNotSatisfiable: {"RangeNotSatisfiable", "The Range starts past the end of the file.",
+		map[string]jsonSchema{fiber.HeaderContentRange: jsString("bytes */<size>")}},
+	http.StatusTooManyRequests:    {"TooManyRequests", "Too many attempts.", map[string]jsonSchema{fiber.HeaderRetryAfter: jsInteger("Seconds to wait before trying again")}},
+	http.StatusServiceUnavailable: {"Unavailable", "A backend does not answer; on /readyz, checks says which.", nil},
 }
 
 // openapiDocument builds the document from the route table and operationDocs.
@@ -311,9 +338,13 @@ func openapiOperation(r route, d opDoc) map[string]any {
 	}
 
 	if d.request != nil {
+		media := fiber.MIMEApplicationJSON
+		if d.form {
+			media = fiber.MIMEMultipartForm
+		}
 		op["requestBody"] = map[string]any{
 			"required": true,
-			"content":  map[string]any{fiber.MIMEApplicationJSON: map[string]any{"schema": d.request}},
+			"content":  map[string]any{media: map[string]any{"schema": d.request}},
 		}
 	}
 
@@ -328,9 +359,15 @@ func openapiOperation(r route, d opDoc) map[string]any {
 		}
 		responses[strconv.Itoa(d.status)] = success
 		if d.orCreated {
-			created := maps.Clone(success)
-			created["description"] = http.StatusText(http.StatusCreated)
-			responses[strconv.Itoa(http.StatusCreated)] = created
+			d.more = append(d.more, http.StatusCreated)
+		}
+		for _, st := range d.more {
+			other := maps.Clone(success)
+			other["description"] = http.StatusText(st)
+			if st >= 300 {
+				delete(other, "content")
+			}
+			responses[strconv.Itoa(st)] = other
 		}
 	}
 	for _, status := range problemStatuses(r, d) {

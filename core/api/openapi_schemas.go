@@ -142,6 +142,8 @@ func componentSchemas() map[string]jsonSchema {
 		"created_at":    jsDateTime(""),
 		"updated_at":    jsDateTime(""),
 		"edited_by":     jsNullable(jsRef("Author")),
+		"document":      jsNullable(jsRef("DocumentFile")),
+		"attachments":   jsArray(jsRef("Attachment")),
 		"features":      jsonSchema{"type": "object", "description": `What enabled plugins add, by plugin name, e.g. {"likes":{"count":3,"liked":true}}`},
 	}
 	return map[string]jsonSchema{
@@ -245,6 +247,31 @@ func componentSchemas() map[string]jsonSchema {
 			"name": jsString(""),
 		}),
 		"Item": jsRecord(item),
+		"DocumentFile": jsRecord(map[string]jsonSchema{
+			"filename":     jsString("Made safe: no path, no control characters"),
+			"size":         jsInteger("Bytes"),
+			"content_type": jsString("Sniffed from the bytes"),
+			"sha256":       jsString("Hex"),
+			"version":      jsInteger("The current version's number"),
+		}),
+		"Attachment": jsRecord(map[string]jsonSchema{
+			"id":    jsString("The document's id"),
+			"title": jsString(""),
+			"file":  jsRef("DocumentFile"),
+		}),
+		"Document": {
+			"allOf": []jsonSchema{jsRef("Item"), jsRecord(map[string]jsonSchema{
+				"versions": jsArray(jsRecord(map[string]jsonSchema{
+					"number":       jsInteger(""),
+					"filename":     jsString(""),
+					"size":         jsInteger(""),
+					"content_type": jsString(""),
+					"sha256":       jsString(""),
+					"uploaded_by":  author,
+					"created_at":   jsDateTime(""),
+				})),
+			})},
+		},
 		"Comment": jsRecord(map[string]jsonSchema{
 			"id":         jsString(""),
 			"item_id":    jsString(""),
@@ -278,6 +305,17 @@ func componentSchemas() map[string]jsonSchema {
 			})},
 		},
 	}
+}
+
+// uploadFormSchema is the multipart form of an upload; a new document also takes a title and
+// a description.
+func uploadFormSchema(document bool) jsonSchema {
+	props := map[string]jsonSchema{"file": {"type": "string", "format": "binary", "description": "The file, with its name"}}
+	if document {
+		props["title"] = jsString("Defaults to the file's name")
+		props["description"] = jsString("Markdown")
+	}
+	return jsInput(props, "file")
 }
 
 // passwordSchema is a new password as identity accepts it.

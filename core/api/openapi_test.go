@@ -318,9 +318,13 @@ func TestOpenAPIOperationsMatchTheirRoutes(t *testing.T) {
 		}
 
 		if body := op.RequestBody; body != nil {
-			media := body.Content["application/json"]
+			want := "application/json"
+			if docs[name].form {
+				want = "multipart/form-data"
+			}
+			media := body.Content[want]
 			if !body.Required || len(body.Content) != 1 || media == nil || media.Schema == nil {
-				t.Errorf("%s: requestBody must be a required application/json body with a schema", name)
+				t.Errorf("%s: requestBody must be a required %s body with a schema", name, want)
 			} else {
 				oaCheckSchema(t, name+": requestBody", media.Schema, doc)
 			}
@@ -547,7 +551,7 @@ func oaCheckSchema(t *testing.T, where string, s *oaSchema, doc *oaDoc) {
 	if (s.Minimum != nil || s.Maximum != nil) && !has("integer") && !has("number") {
 		t.Errorf("%s: minimum or maximum on type %v", where, s.Type)
 	}
-	if s.Format != "" && s.Format != "date-time" {
+	if s.Format != "" && s.Format != "date-time" && s.Format != "binary" {
 		t.Errorf("%s: format %q is not one the document uses", where, s.Format)
 	}
 	for _, v := range s.Enum {

@@ -43,12 +43,13 @@ var kindStatus = map[fault.Kind]struct {
 
 // fiberCodes names the errors Fiber itself raises (routing, parsing).
 var fiberCodes = map[int]string{
-	http.StatusBadRequest:            "bad_request",
-	http.StatusNotFound:              "not_found",
-	http.StatusMethodNotAllowed:      "method_not_allowed",
-	http.StatusRequestEntityTooLarge: "payload_too_large",
-	http.StatusRequestTimeout:        "request_timeout",
-	http.StatusUnsupportedMediaType:  "unsupported_media_type",
+	http.StatusBadRequest:                   "bad_request",
+	http.StatusNotFound:                     "not_found",
+	http.StatusMethodNotAllowed:             "method_not_allowed",
+	http.StatusRequestEntityTooLarge:        "payload_too_large",
+	http.StatusRequestTimeout:               "request_timeout",
+	http.StatusUnsupportedMediaType:         "unsupported_media_type",
+	http.StatusRequestedRangeNotSatisfiable: "range_not_satisfiable",
 }
 
 // problemFor turns any error into the problem the client sees. It is the only place

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pleinhq/plein/core/authz"
 	"github.com/pleinhq/plein/core/content"
+	"github.com/pleinhq/plein/core/documents"
 	"github.com/pleinhq/plein/core/identity"
 	"github.com/pleinhq/plein/core/spaces"
 )
@@ -38,10 +39,14 @@ type Config struct {
 	// X-Forwarded-For names the client; empty: the connection's address is the client.
 	TrustedProxies []string
 
-	Identity *identity.Service
-	Spaces   *spaces.Service
-	Content  *content.Service
-	Authz    *authz.Authorizer
+	Identity  *identity.Service
+	Spaces    *spaces.Service
+	Content   *content.Service
+	Documents *documents.Service
+	Authz     *authz.Authorizer
+	// PresignTTL, when positive and the blob store has URLs of its own (S3), makes
+	// downloads redirect to a URL valid this long instead of passing the bytes through.
+	PresignTTL time.Duration
 }
 
 // Server is the HTTP API.
@@ -53,10 +58,12 @@ type Server struct {
 	version   string
 	metrics   *httpMetrics
 
-	identity *identity.Service
-	spaces   *spaces.Service
-	content  *content.Service
-	authz    *authz.Authorizer
+	identity   *identity.Service
+	spaces     *spaces.Service
+	content    *content.Service
+	documents  *documents.Service
+	authz      *authz.Authorizer
+	presignTTL time.Duration
 
 	openapiJSON func() ([]byte, error) // the OpenAPI document, built on first request
 }
@@ -64,15 +71,17 @@ type Server struct {
 // New builds the server with its middleware and routes.
 func New(cfg Config) *Server {
 	s := &Server{
-		log:       cfg.Log,
-		bodyLimit: cfg.BodyLimit,
-		checks:    cfg.Checks,
-		version:   cfg.Version,
-		metrics:   newHTTPMetrics(cfg.Metrics),
-		identity:  cfg.Identity,
-		spaces:    cfg.Spaces,
-		content:   cfg.Content,
-		authz:     cfg.Authz,
+		log:        cfg.Log,
+		bodyLimit:  cfg.BodyLimit,
+		checks:     cfg.Checks,
+		version:    cfg.Version,
+		metrics:    newHTTPMetrics(cfg.Metrics),
+		identity:   cfg.Identity,
+		spaces:     cfg.Spaces,
+		content:    cfg.Content,
+		documents:  cfg.Documents,
+		authz:      cfg.Authz,
+		presignTTL: cfg.PresignTTL,
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "plein",
@@ -93,7 +102,7 @@ func New(cfg Config) *Server {
 		ProxyHeader:                  proxyHeader(cfg.TrustedProxies),
 	})
 	s.openapiJSON = s.openapiOnce()
-	s.app.Use(s.observe, s.recover, securityHeaders)
+	s.app.Use(closeUnreadBody, s.observe, s.recover, securityHeaders)
 	s.routes()
 	s.app.Use(notFound)
 	return s
@@ -162,6 +171,12 @@ func (s *Server) routeTable() []route {
 		{"PATCH", "/api/v1/comments/:id", true, nil, s.patchComment, "Edit a comment"},
 		{"DELETE", "/api/v1/comments/:id", true, nil, s.deleteComment, "Delete a comment and its replies"},
 		{"GET", "/api/v1/feed", true, append([]string{"space", "kind", "tag"}, page...), s.feed, "Newest items the caller may read"},
+		{"POST", "/api/v1/spaces/:id/documents", true, nil, s.uploadDocument, "Upload a document (multipart/form-data: file, title, description)"},
+		{"GET", "/api/v1/documents/:id", true, nil, s.getDocument, "A document with its versions"},
+		{"GET", "/api/v1/documents/:id/content", true, []string{"version", "download"}, s.documentContent, "A document's bytes, streamed; ranges allowed"},
+		{"POST", "/api/v1/documents/:id/versions", true, nil, s.addVersion, "Upload a new version of a document (multipart/form-data: file)"},
+		{"DELETE", "/api/v1/documents/:id", true, nil, s.deleteDocument, "Move a document to the trash"},
+		{"POST", "/api/v1/documents/:id/restore", true, nil, s.restoreDocument, "Take a document out of the trash"},
 		{"GET", "/api/v1/search", true, append([]string{"q", "space", "kind"}, page...), s.search, "Search the items the caller may read"},
 
 		{"GET", "/api/v1/admin/policies", true, nil, s.getPolicy, "The authorization policy"},

@@ -22,6 +22,7 @@ import (
 	"github.com/pleinhq/plein/core/changes"
 	"github.com/pleinhq/plein/core/config"
 	"github.com/pleinhq/plein/core/content"
+	"github.com/pleinhq/plein/core/documents"
 	"github.com/pleinhq/plein/core/identity"
 	"github.com/pleinhq/plein/core/ratelimit"
 	"github.com/pleinhq/plein/core/spaces"
@@ -37,19 +38,20 @@ type App struct {
 	log     *slog.Logger
 	version string
 
-	DB      *store.DB
-	Blobs   blob.Store
-	Redis   *redis.Client // nil in the embedded mode
-	Cache   cache.Cache
-	Bus     bus.Bus
-	Limiter ratelimit.Limiter
-	Metrics *prometheus.Registry
-	Changes *changes.Notifier
-	Users   *identity.Service
-	Spaces  *spaces.Service
-	Content *content.Service
-	Authz   *authz.Authorizer
-	Server  *api.Server
+	DB        *store.DB
+	Blobs     blob.Store
+	Redis     *redis.Client // nil in the embedded mode
+	Cache     cache.Cache
+	Bus       bus.Bus
+	Limiter   ratelimit.Limiter
+	Metrics   *prometheus.Registry
+	Changes   *changes.Notifier
+	Users     *identity.Service
+	Spaces    *spaces.Service
+	Content   *content.Service
+	Documents *documents.Service
+	Authz     *authz.Authorizer
+	Server    *api.Server
 
 	closers []func() error // in opening order; Close runs them backwards
 }
@@ -116,7 +118,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		Identity:       a.Users,
 		Spaces:         a.Spaces,
 		Content:        a.Content,
+		Documents:      a.Documents,
 		Authz:          a.Authz,
+		PresignTTL:     cfg.PresignTTL,
 	})
 	return a, nil
 }
@@ -138,6 +142,11 @@ func (a *App) openDomain(ctx context.Context) error {
 	if err := a.Content.CheckLanguage(ctx); err != nil {
 		return fmt.Errorf("PLEIN_SEARCH_LANGUAGE: %w", err)
 	}
+	retention := a.cfg.TrashRetention
+	if retention == 0 {
+		retention = documents.PurgeAtOnce
+	}
+	a.Documents = documents.New(a.DB, a.Blobs, a.Content, a.log, documents.Options{MaxSize: a.cfg.UploadLimit, Retention: retention})
 	stop, err := a.Changes.Start(ctx)
 	if err != nil {
 		return fmt.Errorf("follow changes: %w", err)
@@ -235,6 +244,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	served := make(chan error, 1)
 	go func() { served <- a.Server.Serve(ln) }()
 	go a.sweepTokens(ctx)
+	go a.sweepDocuments(ctx)
 	select {
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
@@ -246,6 +256,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if err := a.Server.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// A shutdown that came before fasthttp began serving leaves it serving on: closing
+	// the listener ends it either way.
+	_ = ln.Close()
 	if err := <-served; err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -262,6 +275,28 @@ func (a *App) sweepTokens(ctx context.Context) {
 			a.log.Warn("sweep expired tokens", "err", err)
 		} else if n > 0 {
 			a.log.Info("swept expired tokens", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// sweepDocuments cleans up unfinished uploads and purges the document trash every
+// sweep interval until ctx ends.
+func (a *App) sweepDocuments(ctx context.Context) {
+	t := time.NewTicker(a.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		res, err := a.Documents.Sweep(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.log.Warn("sweep documents", "err", err)
+		case res != (documents.SweepResult{}):
+			a.log.Info("swept documents", "abandoned_uploads", res.Abandoned, "purged", res.Purged,
+				"blobs_deleted", res.Deleted, "blobs_left", res.Left)
 		}
 		select {
 		case <-ctx.Done():

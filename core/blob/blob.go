@@ -34,6 +34,13 @@ type Info struct {
 	ModTime time.Time
 }
 
+// ResponseHeaders are headers a presigned download answers with; empty ones are left out.
+type ResponseHeaders struct {
+	ContentType        string
+	ContentDisposition string
+	CacheControl       string
+}
+
 // PutOptions tune one Put.
 type PutOptions struct {
 	// MaxSize caps a Put of unknown size (size < 0): past it Put fails with ErrTooLarge
@@ -57,9 +64,9 @@ type Store interface {
 	// List yields the blobs whose keys start with prefix, in key order.
 	List(ctx context.Context, prefix string) iter.Seq2[Info, error]
 	// PresignGet returns a URL that downloads the blob without credentials until ttl
-	// passes, with a Content-Disposition naming filename when it is not empty.
-	// It returns ErrNotSupported on backends without URLs of their own.
-	PresignGet(ctx context.Context, key string, ttl time.Duration, filename string) (string, error)
+	// passes, answered with the headers h sets. It returns ErrNotSupported on backends
+	// without URLs of their own.
+	PresignGet(ctx context.Context, key string, ttl time.Duration, h ResponseHeaders) (string, error)
 	// Ping checks that the backend answers.
 	Ping(ctx context.Context) error
 	// Backend names the implementation: "local" or "s3".

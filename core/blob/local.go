@@ -213,7 +213,7 @@ func (l *Local) walk(ctx context.Context, dir, prefix string, yield func(Info, e
 }
 
 // PresignGet returns ErrNotSupported: local blobs are served through the API.
-func (l *Local) PresignGet(ctx context.Context, key string, ttl time.Duration, filename string) (string, error) {
+func (l *Local) PresignGet(ctx context.Context, key string, ttl time.Duration, h ResponseHeaders) (string, error) {
 	return "", ErrNotSupported
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -156,12 +155,16 @@ func (s *S3) Stat(ctx context.Context, key string) (Info, error) {
 	return Info{Key: key, Size: st.Size, ModTime: st.LastModified.UTC()}, nil
 }
 
-// Delete implements Store.
+// Delete implements Store. It also aborts unfinished multipart uploads to the key, whose
+// parts an interrupted Put (the server went away mid-upload) can leave behind.
 func (s *S3) Delete(ctx context.Context, key string) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
 	if err := s.c.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{}); err != nil {
+		return s.wrap("delete", key, err)
+	}
+	if err := s.c.RemoveIncompleteUpload(ctx, s.bucket, key); err != nil {
 		return s.wrap("delete", key, err)
 	}
 	return nil
@@ -189,13 +192,16 @@ func (s *S3) List(ctx context.Context, prefix string) iter.Seq2[Info, error] {
 }
 
 // PresignGet implements Store.
-func (s *S3) PresignGet(ctx context.Context, key string, ttl time.Duration, filename string) (string, error) {
+func (s *S3) PresignGet(ctx context.Context, key string, ttl time.Duration, h ResponseHeaders) (string, error) {
 	if err := checkKey(key); err != nil {
 		return "", err
 	}
 	params := url.Values{}
-	if filename != "" {
-		params.Set("response-content-disposition", mime.FormatMediaType("attachment", map[string]string{"filename": filename}))
+	for name, v := range map[string]string{"response-content-type": h.ContentType,
+		"response-content-disposition": h.ContentDisposition, "response-cache-control": h.CacheControl} {
+		if v != "" {
+			params.Set(name, v)
+		}
 	}
 	u, err := s.c.PresignedGetObject(ctx, s.bucket, key, ttl, params)
 	if err != nil {

@@ -33,6 +33,10 @@ type Config struct {
 	TrustedProxies  []string      // load balancers whose X-Forwarded-For names the client
 	SearchLanguage  string        // PostgreSQL text search configuration
 	RedisPrefix     string        // prefix of every Redis key and channel
+	UploadLimit     int64         // bytes one uploaded file may have
+	TrashRetention  time.Duration // how long deleted documents can be restored before purge
+	PresignTTL      time.Duration // >0 with S3: downloads redirect to a presigned URL valid this long
+	SweepInterval   time.Duration // how often unfinished uploads and the trash are cleaned up
 }
 
 // S3 holds the object store settings.
@@ -216,6 +220,38 @@ func settings() []setting {
 				return fmt.Errorf("want a text search configuration name such as dutch, english or simple, got %q", v)
 			}
 			c.SearchLanguage = v
+			return nil
+		}},
+		{"PLEIN_UPLOAD_LIMIT", "upload-limit", "100MiB", "largest file one upload may have", func(c *Config, v string) error {
+			n, err := ParseSize(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("want a size such as 100MiB, got %q", v)
+			}
+			c.UploadLimit = n
+			return nil
+		}},
+		{"PLEIN_TRASH_RETENTION", "trash-retention", "720h", "how long deleted documents can be restored before they are purged", func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return fmt.Errorf("want a duration such as 720h (0: purge at the next sweep), got %q", v)
+			}
+			c.TrashRetention = d
+			return nil
+		}},
+		{"PLEIN_DOWNLOAD_PRESIGN", "download-presign", "0", "with S3: downloads redirect to a presigned URL valid this long (such as 5m); 0 passes the bytes through Plein", func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 || d > 7*24*time.Hour {
+				return fmt.Errorf("want a duration from 0 to 168h such as 5m, got %q", v)
+			}
+			c.PresignTTL = d
+			return nil
+		}},
+		{"PLEIN_SWEEP_INTERVAL", "sweep-interval", "5m", "how often unfinished uploads and the document trash are cleaned up", func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Second {
+				return fmt.Errorf("want a duration of at least 1s such as 5m, got %q", v)
+			}
+			c.SweepInterval = d
 			return nil
 		}},
 		{"PLEIN_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated IPs or CIDRs of load balancers whose X-Forwarded-For names the client", func(c *Config, v string) error {

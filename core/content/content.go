@@ -19,6 +19,8 @@ const (
 	KindPost = "post"
 	KindNews = "news"
 	KindPage = "page"
+	// KindDocument items are files; package documents keeps their versions and bytes.
+	KindDocument = "document"
 )
 
 // Person is an author or editor as items show them.
@@ -29,23 +31,44 @@ type Person struct {
 
 // Item is one piece of content.
 type Item struct {
-	ID           string         `json:"id"`
-	Kind         string         `json:"kind"`
-	Owner        string         `json:"owner"` // "core" or the plugin that registered it
-	SpaceID      string         `json:"space_id"`
-	Author       *Person        `json:"author"` // null once the author's account is deleted
-	Title        string         `json:"title"`
-	Body         string         `json:"body"`
-	ParentID     *string        `json:"parent_id"` // pages: the parent page
-	Position     int            `json:"position"`  // pages: the order among siblings
-	Tags         []string       `json:"tags"`
-	Mentions     []string       `json:"mentions"` // ids of the users @mentioned
-	CommentCount int            `json:"comment_count"`
-	Restricted   bool           `json:"restricted"`
-	CreatedAt    time.Time      `json:"created_at"`
-	UpdatedAt    time.Time      `json:"updated_at"`
-	EditedBy     *Person        `json:"edited_by"`
-	Features     map[string]any `json:"features"`
+	ID           string    `json:"id"`
+	Kind         string    `json:"kind"`
+	Owner        string    `json:"owner"` // "core" or the plugin that registered it
+	SpaceID      string    `json:"space_id"`
+	Author       *Person   `json:"author"` // null once the author's account is deleted
+	Title        string    `json:"title"`
+	Body         string    `json:"body"`
+	ParentID     *string   `json:"parent_id"` // pages: the parent page
+	Position     int       `json:"position"`  // pages: the order among siblings
+	Tags         []string  `json:"tags"`
+	Mentions     []string  `json:"mentions"` // ids of the users @mentioned
+	CommentCount int       `json:"comment_count"`
+	Restricted   bool      `json:"restricted"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+	EditedBy     *Person   `json:"edited_by"`
+	// Document is a document item's current file (package documents writes it); nil for
+	// other kinds.
+	Document *DocumentInfo `json:"document"`
+	// Attachments are the documents attached to a post or page that the reader may read.
+	Attachments []Attachment   `json:"attachments"`
+	Features    map[string]any `json:"features"`
+}
+
+// DocumentInfo is what an item shows of a document's current version.
+type DocumentInfo struct {
+	Filename    string `json:"filename"`
+	Size        int64  `json:"size"`
+	ContentType string `json:"content_type"`
+	SHA256      string `json:"sha256"`
+	Version     int    `json:"version"`
+}
+
+// Attachment is a document attached to an item.
+type Attachment struct {
+	ID    string       `json:"id"`
+	Title string       `json:"title"`
+	File  DocumentInfo `json:"file"`
 }
 
 // Scope is who reads: the spaces they may read and what admits them to restricted items.
@@ -132,6 +155,13 @@ func (q *sqlq) add(parts ...string) {
 
 // readable adds the conditions that keep to items the scope may read, for items aliased i.
 func (q *sqlq) readable(sc Scope) {
+	q.add(" AND i.deleted_at IS NULL")
+	q.access(sc)
+}
+
+// access adds the conditions of readable but the trash: the scope's spaces, and the
+// item's restriction.
+func (q *sqlq) access(sc Scope) {
 	if !sc.AllSpaces {
 		if len(sc.Spaces) == 0 {
 			q.add(" AND 1 = 0")
@@ -144,9 +174,14 @@ func (q *sqlq) readable(sc Scope) {
 }
 
 const itemColumns = `i.id, i.kind, i.owner, i.space_id, i.author_id, COALESCE(au.name, ''), i.title, i.body, i.parent_id,
-	i.position, i.tags, i.mentions, i.comment_count, i.restricted, i.created_at, i.updated_at, i.edited_by, COALESCE(ed.name, '')`
+	i.position, i.tags, i.mentions, i.comment_count, i.restricted, i.created_at, i.updated_at, i.edited_by, COALESCE(ed.name, ''),
+	dv.number, dv.filename, dv.size, dv.content_type, dv.sha256`
 
-const itemJoins = ` LEFT JOIN users au ON au.id = i.author_id LEFT JOIN users ed ON ed.id = i.edited_by`
+const itemJoins = ` LEFT JOIN users au ON au.id = i.author_id LEFT JOIN users ed ON ed.id = i.edited_by` + docJoins
+
+// docJoins bring in a document's current version; other items find nothing there.
+const docJoins = ` LEFT JOIN documents d ON d.item_id = i.id LEFT JOIN document_versions dv ON dv.document_id = d.item_id
+	AND dv.number = d.current_version`
 
 const itemFrom = ` FROM items i` + itemJoins
 
@@ -155,11 +190,20 @@ func scanItem(row interface{ Scan(...any) error }) (Item, error) {
 	var author, editor sql.NullString
 	var authorName, editorName, tags, mentions string
 	var created, updated int64
+	var docVersion sql.NullInt64
+	var docName, docType, docSum sql.NullString
+	var docSize sql.NullInt64
 	err := row.Scan(&it.ID, &it.Kind, &it.Owner, &it.SpaceID, &author, &authorName, &it.Title, &it.Body, &it.ParentID,
-		&it.Position, &tags, &mentions, &it.CommentCount, &it.Restricted, &created, &updated, &editor, &editorName)
+		&it.Position, &tags, &mentions, &it.CommentCount, &it.Restricted, &created, &updated, &editor, &editorName,
+		&docVersion, &docName, &docSize, &docType, &docSum)
 	if err != nil {
 		return Item{}, err
 	}
+	if docVersion.Valid {
+		it.Document = &DocumentInfo{Filename: docName.String, Size: docSize.Int64, ContentType: docType.String,
+			SHA256: docSum.String, Version: int(docVersion.Int64)}
+	}
+	it.Attachments = []Attachment{}
 	if author.Valid {
 		it.Author = &Person{author.String, authorName}
 	}
@@ -194,7 +238,7 @@ func (s *Service) reindex(ctx context.Context, tx store.Querier, id string) erro
 		return nil
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE items SET search =
-		setweight(to_tsvector($1::regconfig, title), 'A') ||
+		setweight(to_tsvector($1::regconfig, title || ' ' || search_extra), 'A') ||
 		setweight(to_tsvector($1::regconfig, body), 'B') ||
 		setweight(to_tsvector($1::regconfig, comments_text), 'C') WHERE id = $2`, s.lang, id)
 	return err

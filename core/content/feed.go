@@ -52,6 +52,9 @@ func (s *Service) Feed(ctx context.Context, sc Scope, fq FeedQuery) ([]Item, boo
 	if more {
 		items = items[:fq.Limit]
 	}
+	if err := s.attach(ctx, &sc, items); err != nil {
+		return nil, false, err
+	}
 	return items, more, nil
 }
 
@@ -143,6 +146,9 @@ func (s *Service) Search(ctx context.Context, sc Scope, sq SearchQuery) ([]Hit, 
 	if err != nil {
 		return nil, false, wrap("search items", err)
 	}
+	if err := s.attach(ctx, &sc, items); err != nil {
+		return nil, false, err
+	}
 	byID := map[string]Item{}
 	for _, it := range items {
 		byID[it.ID] = it
@@ -200,7 +206,7 @@ func (s *Service) snippets(ctx context.Context, parsed searchQuery, ids []string
 	q := &sqlq{db: s.db}
 	if s.db.Dialect() == store.Postgres {
 		opts := fmt.Sprintf(`StartSel=%s, StopSel=%s, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "`, markStart, markEnd)
-		q.add(`SELECT i.id, ts_headline(`, q.arg(s.lang), `::regconfig, i.title || E'\n' || left(i.body, 20000) || E'\n' || left(i.comments_text, 20000),
+		q.add(`SELECT i.id, ts_headline(`, q.arg(s.lang), `::regconfig, i.title || E'\n' || i.search_extra || E'\n' || left(i.body, 20000) || E'\n' || left(i.comments_text, 20000),
 			websearch_to_tsquery($1::regconfig, `, q.arg(parsed.raw), `), `, q.arg(opts), `) FROM items i WHERE `, q.in("i.id", ids))
 	} else {
 		// CROSS JOIN keeps SQLite from starting at the full-text side, which walked every

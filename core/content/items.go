@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"time"
 
 	"github.com/pleinhq/plein/core/fault"
 	"github.com/pleinhq/plein/core/store"
@@ -21,6 +22,11 @@ type NewItem struct {
 	Body     string
 	ParentID *string
 	Position *int
+	// SearchExtra is more text to find the item by, weighted as its title and never
+	// shown: a document's file name, say.
+	SearchExtra string
+	// Attachments are document ids, checked with CheckAttachable.
+	Attachments []string
 }
 
 // kindPattern is what a plugin's item kind may look like.
@@ -29,20 +35,25 @@ var kindPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,39}$`)
 // ValidKind reports whether k could be an item kind.
 func ValidKind(k string) bool { return kindPattern.MatchString(k) }
 
-// cleanItem checks a new or edited item's text for its kind.
+// cleanItem checks a new or edited item's text for its kind. Posts and news need a
+// body; pages, news and documents a title.
 func cleanItem(kind, title, body string) (string, string, error) {
-	max, titleRequired := MaxPostBody, false
+	max, titleRequired, bodyRequired := MaxPostBody, false, false
 	switch kind {
 	case KindPage:
 		max, titleRequired = MaxPageBody, true
 	case KindNews:
+		titleRequired, bodyRequired = true, true
+	case KindPost:
+		bodyRequired = true
+	case KindDocument:
 		titleRequired = true
 	}
 	t, err := cleanTitle(title, titleRequired)
 	if err != nil {
 		return "", "", err
 	}
-	b, err := cleanBody("body", body, max, kind != KindPage)
+	b, err := cleanBody("body", body, max, bodyRequired)
 	if err != nil {
 		return "", "", err
 	}
@@ -53,53 +64,99 @@ func cleanItem(kind, title, body string) (string, string, error) {
 // author may. It returns Invalid faults for bad input, and for a parent that is not a
 // page of the same space.
 func (s *Service) Create(ctx context.Context, author, spaceID string, in NewItem) (Item, error) {
+	var id string
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		id, err = s.CreateTx(ctx, tx, author, spaceID, in)
+		return err
+	})
+	if err != nil {
+		return Item{}, err
+	}
+	return s.get(ctx, s.db, id)
+}
+
+// CreateTx is Create inside the caller's transaction, for writers that must add more
+// rows with the item atomically. It returns the new item's id.
+func (s *Service) CreateTx(ctx context.Context, tx *sql.Tx, author, spaceID string, in NewItem) (string, error) {
 	if in.Owner == "" {
 		in.Owner = "core"
 	}
 	if !ValidKind(in.Kind) {
-		return Item{}, fault.Invalidf("kind", "not an item kind")
+		return "", fault.Invalidf("kind", "not an item kind")
 	}
 	if in.Kind != KindPage && (in.ParentID != nil || in.Position != nil) {
-		return Item{}, fault.Invalidf("parent_id", "only pages have a parent and a position")
+		return "", fault.Invalidf("parent_id", "only pages have a parent and a position")
 	}
 	title, body, err := cleanItem(in.Kind, in.Title, in.Body)
 	if err != nil {
-		return Item{}, err
+		return "", err
 	}
 	id := uid.New()
 	now := store.Micros(s.now())
 	tags := Tags(body)
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		mentioned, err := resolveMentions(ctx, tx, Handles(body))
-		if err != nil {
-			return err
-		}
-		pos := 0
-		if in.Kind == KindPage {
-			if pos, err = s.placePage(ctx, tx, spaceID, "", in.ParentID, in.Position); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO items (id, kind, owner, space_id, author_id, parent_id, position, title, body,
-			tags, mentions, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
-			id, in.Kind, in.Owner, spaceID, author, in.ParentID, pos, title, body, jsonText(tags), jsonText(mentioned), now); err != nil {
-			if store.IsForeignKeyViolation(err) {
-				return fault.NotFoundf("no such space")
-			}
-			return err
-		}
-		if err := recordTags(ctx, tx, id, tags); err != nil {
-			return err
-		}
-		if err := recordMentions(ctx, tx, id, id, mentioned, now); err != nil {
-			return err
-		}
-		return s.reindex(ctx, tx, id)
-	})
+	mentioned, err := resolveMentions(ctx, tx, Handles(body))
 	if err != nil {
-		return Item{}, wrap("create item", err)
+		return "", wrap("create item", err)
 	}
-	return s.get(ctx, s.db, id)
+	pos := 0
+	if in.Kind == KindPage {
+		if pos, err = s.placePage(ctx, tx, spaceID, "", in.ParentID, in.Position); err != nil {
+			return "", wrap("create item", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO items (id, kind, owner, space_id, author_id, parent_id, position, title, body,
+		tags, mentions, search_extra, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
+		id, in.Kind, in.Owner, spaceID, author, in.ParentID, pos, title, body, jsonText(tags), jsonText(mentioned), in.SearchExtra, now); err != nil {
+		if store.IsForeignKeyViolation(err) {
+			return "", fault.NotFoundf("no such space")
+		}
+		return "", wrap("create item", err)
+	}
+	if err := recordTags(ctx, tx, id, tags); err != nil {
+		return "", wrap("create item", err)
+	}
+	if err := recordMentions(ctx, tx, id, id, mentioned, now); err != nil {
+		return "", wrap("create item", err)
+	}
+	if len(in.Attachments) > 0 {
+		if err := setAttachments(ctx, tx, id, in.Kind, in.Attachments); err != nil {
+			return "", wrap("create item", err)
+		}
+	}
+	return id, wrap("create item", s.reindex(ctx, tx, id))
+}
+
+// RecordEditTx marks an item edited by editor now, with new search_extra text, inside
+// the caller's transaction: a document's new version, say. It returns a NotFound fault
+// if the item is gone.
+func (s *Service) RecordEditTx(ctx context.Context, tx *sql.Tx, id, editor, searchExtra string) error {
+	res, err := tx.ExecContext(ctx, `UPDATE items SET search_extra = $1, updated_at = $2, edited_by = $3 WHERE id = $4`,
+		searchExtra, store.Micros(s.now()), editor, id)
+	if err != nil {
+		return wrap("edit item", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fault.NotFoundf("no such item")
+	}
+	return wrap("edit item", s.reindex(ctx, tx, id))
+}
+
+// SetTrashedTx moves an item to the trash (at > 0: every read leaves it out) or back
+// out of it (at == 0), inside the caller's transaction.
+func (s *Service) SetTrashedTx(ctx context.Context, tx *sql.Tx, id string, at time.Time) error {
+	var v any
+	if !at.IsZero() {
+		v = store.Micros(at)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE items SET deleted_at = $1 WHERE id = $2`, v, id)
+	if err != nil {
+		return wrap("trash item", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fault.NotFoundf("no such item")
+	}
+	return nil
 }
 
 // wrap adds context to unexpected errors and leaves faults, and nil, as they are.
@@ -123,6 +180,31 @@ func (s *Service) Get(ctx context.Context, sc Scope, id string) (Item, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return Item{}, fault.NotFoundf("no such item")
 	}
+	if err != nil {
+		return Item{}, wrap("get item", err)
+	}
+	one := []Item{it}
+	err = s.attach(ctx, &sc, one)
+	return one[0], err
+}
+
+// Load returns an item whoever reads, in the trash or not, for writers that have
+// checked already; a NotFound fault if it does not exist.
+func (s *Service) Load(ctx context.Context, id string) (Item, error) { return s.get(ctx, s.db, id) }
+
+// GetTrashed returns an item in the trash that the scope could read were it not
+// trashed, or a NotFound fault.
+func (s *Service) GetTrashed(ctx context.Context, sc Scope, id string) (Item, error) {
+	if !uid.Valid(id) {
+		return Item{}, fault.NotFoundf("no such item")
+	}
+	q := &sqlq{db: s.db}
+	q.add(`SELECT `, itemColumns, itemFrom, ` WHERE i.id = `, q.arg(id), ` AND i.deleted_at IS NOT NULL`)
+	q.access(sc)
+	it, err := scanItem(s.db.QueryRowContext(ctx, q.b.String(), q.args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Item{}, fault.NotFoundf("no such item")
+	}
 	return it, wrap("get item", err)
 }
 
@@ -132,7 +214,12 @@ func (s *Service) get(ctx context.Context, db store.Querier, id string) (Item, e
 	if errors.Is(err, sql.ErrNoRows) {
 		return Item{}, fault.NotFoundf("no such item")
 	}
-	return it, wrap("get item", err)
+	if err != nil {
+		return Item{}, wrap("get item", err)
+	}
+	one := []Item{it}
+	err = s.attach(ctx, nil, one)
+	return one[0], err
 }
 
 // ItemPatch changes an item. Nil fields stay. MoveParent set means "move the page
@@ -144,6 +231,8 @@ type ItemPatch struct {
 	MoveParent bool
 	ParentID   *string
 	Position   *int
+	// Attachments, when not nil, replace the item's attachments (checked with CheckAttachable).
+	Attachments *[]string
 }
 
 // Update applies a patch by editor, who the caller has checked may edit the item.
@@ -182,6 +271,11 @@ func (s *Service) Update(ctx context.Context, editor string, it Item, p ItemPatc
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE items SET parent_id = $1, position = $2 WHERE id = $3`, parent, pos, it.ID); err != nil {
+				return err
+			}
+		}
+		if p.Attachments != nil {
+			if err := setAttachments(ctx, tx, it.ID, it.Kind, *p.Attachments); err != nil {
 				return err
 			}
 		}

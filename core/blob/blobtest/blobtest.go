@@ -339,7 +339,8 @@ func testConcurrent(t *testing.T, s blob.Store) {
 func testPresign(t *testing.T, s blob.Store) {
 	key := blob.NewKey("docs")
 	put(t, s, key, []byte("presigned"))
-	u, err := s.PresignGet(context.Background(), key, time.Minute, `report "Q3"/ü.pdf`)
+	u, err := s.PresignGet(context.Background(), key, time.Minute, blob.ResponseHeaders{
+		ContentType: "application/pdf", ContentDisposition: `attachment; filename="report.pdf"`})
 	if errors.Is(err, blob.ErrNotSupported) {
 		t.Skipf("%s has no presigned URLs", s.Backend())
 	}
@@ -355,7 +356,10 @@ func testPresign(t *testing.T, s blob.Store) {
 	if resp.StatusCode != 200 || string(body) != "presigned" {
 		t.Fatalf("GET presigned: %d %q", resp.StatusCode, body)
 	}
-	if cd := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment;") {
+	if cd := resp.Header.Get("Content-Disposition"); cd != `attachment; filename="report.pdf"` {
 		t.Fatalf("Content-Disposition %q", cd)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/pdf" {
+		t.Fatalf("Content-Type %q", ct)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -186,15 +187,40 @@ func (r Response) Map(t testing.TB) map[string]any {
 	return m
 }
 
+// Form is a multipart/form-data body with one file.
+type Form struct {
+	Fields   map[string]string
+	FileName string
+	File     []byte
+}
+
+// encode returns the form's body and its Content-Type.
+func (f Form) encode() ([]byte, string) {
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for k, v := range f.Fields {
+		_ = w.WriteField(k, v)
+	}
+	fw, _ := w.CreateFormFile("file", f.FileName)
+	_, _ = fw.Write(f.File)
+	_ = w.Close()
+	return buf.Bytes(), w.FormDataContentType()
+}
+
 // Do sends a request with token (none if empty) and body (JSON-encoded unless it is
-// already []byte or nil).
+// already []byte, a Form, or nil).
 func (e *Env) Do(method, path, token string, body any) Response {
 	e.T.Helper()
 	var r io.Reader
+	contentType := "application/json"
 	switch b := body.(type) {
 	case nil:
 	case []byte:
 		r = bytes.NewReader(b)
+	case Form:
+		var data []byte
+		data, contentType = b.encode()
+		r = bytes.NewReader(data)
 	default:
 		data, err := json.Marshal(b)
 		if err != nil {
@@ -207,7 +233,7 @@ func (e *Env) Do(method, path, token string, body any) Response {
 		e.T.Fatal(err)
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
