@@ -93,6 +93,7 @@ func New(cfg Config) *Server {
 		// still handed over as a stream (gofiber/fiber#1838), so readers enforce limits themselves.
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,
+		ReadBufferSize:               16 << 10,
 		BodyLimit:                    int(cfg.BodyLimit),
 		ReadTimeout:                  60 * time.Second,
 		IdleTimeout:                  120 * time.Second,

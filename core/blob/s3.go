@@ -16,9 +16,14 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
-// PartSize is the multipart chunk for uploads of unknown size. minio-go buffers one part
-// in memory; its default for unknown sizes is 528 MiB. 16 MiB caps an object at 156 GiB.
-const PartSize = 16 << 20
+// PartSize is the multipart chunk for uploads of unknown size (minio-go's default for them
+// is 528 MiB, held in memory). 8 MiB caps an object at 78 GiB.
+const PartSize = 8 << 20
+
+// streamParts is how many parts of an upload of unknown size are in memory at once: one
+// filling from the client while the others go to the server, so neither side waits for
+// the other. Memory per upload is PartSize × streamParts.
+const streamParts = 3
 
 // S3Config says where the S3 store lives.
 type S3Config struct {
@@ -66,7 +71,7 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 // Backend returns "s3".
 func (s *S3) Backend() string { return "s3" }
 
-// Put implements Store. Memory stays within one PartSize whatever the size.
+// Put implements Store. Memory stays within PartSize × 3 whatever the size.
 func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, opts PutOptions) (Info, error) {
 	if err := checkKey(key); err != nil {
 		return Info{}, err
@@ -78,7 +83,7 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, opts 
 	src := &trackReader{r: lim}
 	po := minio.PutObjectOptions{ContentType: "application/octet-stream"}
 	if size < 0 {
-		po.PartSize = PartSize
+		po.PartSize, po.ConcurrentStreamParts, po.NumThreads = PartSize, true, streamParts
 	}
 	up, err := s.c.PutObject(ctx, s.bucket, key, src, size, po)
 	if err == nil && size >= 0 {

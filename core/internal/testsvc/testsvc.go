@@ -12,6 +12,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -231,4 +232,72 @@ func WaitTCP(t testing.TB, addr string, d time.Duration) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// MinIOProcess is a MinIO server of the test's own, which it may stop and start again
+// with its data kept.
+type MinIOProcess struct {
+	Addr      string
+	AccessKey string
+	SecretKey string
+	t         testing.TB
+	bin       string
+	dir       string
+	cmd       *exec.Cmd
+}
+
+// StartMinIO starts a private MinIO on a free loopback port with its data in a temporary
+// directory; it is stopped when the test ends.
+func StartMinIO(t testing.TB) *MinIOProcess {
+	t.Helper()
+	m := &MinIOProcess{t: t, bin: MinIOServer(t), dir: t.TempDir(), Addr: FreeAddr(t),
+		AccessKey: "plein-private", SecretKey: Name("secret")}
+	m.Start()
+	t.Cleanup(m.Stop)
+	return m
+}
+
+// Start starts the server (again) on its address and data and waits until it is live.
+func (m *MinIOProcess) Start() {
+	m.t.Helper()
+	m.cmd = exec.Command(m.bin, "server", "--quiet", "--address", m.Addr, "--console-address", FreeAddr(m.t), m.dir)
+	m.cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+m.AccessKey, "MINIO_ROOT_PASSWORD="+m.SecretKey, "MINIO_BROWSER=off")
+	if err := m.cmd.Start(); err != nil {
+		m.t.Fatalf("start minio: %v", err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + m.Addr + "/minio/health/live")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			m.t.Fatalf("minio on %s did not come up: %v", m.Addr, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Stop kills the server at once (as a crash would) and waits for it to exit; stopping a
+// stopped server does nothing.
+func (m *MinIOProcess) Stop() {
+	if m.cmd == nil || m.cmd.Process == nil {
+		return
+	}
+	_ = m.cmd.Process.Kill()
+	_ = m.cmd.Wait()
+	m.cmd = nil
+}
+
+// Client returns a minio-go client for the server.
+func (m *MinIOProcess) Client() *minio.Client {
+	m.t.Helper()
+	c, err := minio.New(m.Addr, &minio.Options{Creds: credentials.NewStaticV4(m.AccessKey, m.SecretKey, "")})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return c
 }
