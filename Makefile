@@ -44,7 +44,7 @@ lint:
 services:
 	@scripts/services.sh
 
-# Regenerates the plugin protocol code in sdk/gen from sdk/proto (installs protoc if missing).
+## proto: regenerate the plugin protocol code in sdk/gen from sdk/proto (installs protoc if missing)
 proto:
 	scripts/proto.sh
 
