@@ -153,6 +153,8 @@ var matrix = []matrixCase{
 		expect: [actors]int{204, hidden, hidden, forbid, forbid, hidden, unauth, unauth}},
 	{route: "POST /api/v1/documents/:id/restore", path: "/api/v1/documents/{trashed}/restore",
 		expect: [actors]int{200, hidden, hidden, forbid, forbid, hidden, unauth, unauth}},
+	{route: "GET /api/v1/spaces/:id/trash", path: "/api/v1/spaces/{space}/trash",
+		expect: [actors]int{200, forbid, forbid, forbid, forbid, hidden, unauth, unauth}},
 
 	{route: "GET /api/v1/admin/policies", path: "/api/v1/admin/policies",
 		expect: [actors]int{200, forbid, forbid, forbid, forbid, forbid, unauth, unauth}},

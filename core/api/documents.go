@@ -214,6 +214,31 @@ func (s *Server) restoreDocument(c *fiber.Ctx) error {
 	return c.JSON(doc)
 }
 
+func (s *Server) listTrash(c *fiber.Ctx) error {
+	p, spaceID := principal(c), c.Params("id")
+	pg, err := pageOf(queryOf(c), 2)
+	if err != nil {
+		return err
+	}
+	if err := s.authz.RequireSpace(p, spaceID, "content", "moderate"); err != nil {
+		return err
+	}
+	tq := content.TrashQuery{Space: spaceID, Limit: pg.limit}
+	if pg.cursor != nil {
+		if tq.BeforeDeleted, err = strconv.ParseInt(pg.cursor[0], 10, 64); err != nil {
+			return fault.Invalidf("cursor", "not a cursor this list gave out")
+		}
+		tq.BeforeID = pg.cursor[1]
+	}
+	items, more, err := s.content.Trash(c.UserContext(), tq)
+	if err != nil {
+		return err
+	}
+	return c.JSON(newList(items, more, func(it content.Item) []string {
+		return []string{strconv.FormatInt(it.DeletedAt.UnixMicro(), 10), it.ID}
+	}))
+}
+
 // Content types a browser may show inline: they run no script. Everything else is
 // offered as a download.
 var inlineTypes = []string{"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "application/pdf",

@@ -434,6 +434,19 @@ func TestDocumentsInFeedSearchAndAttachments(t *testing.T) {
 		if r := e.As(sec, "POST", "/api/v1/documents/"+d.ID+"/restore", nil); r.Status != 404 {
 			t.Errorf("outsider restores: %d", r.Status)
 		}
+		var trash struct {
+			Items []struct {
+				ID        string
+				DeletedAt string `json:"deleted_at"`
+			}
+		}
+		e.As("admin@demo.plein", "GET", "/api/v1/spaces/"+space+"/trash", nil).JSON(t, &trash)
+		if len(trash.Items) != 1 || trash.Items[0].ID != d.ID || trash.Items[0].DeletedAt == "" {
+			t.Errorf("trash: %+v", trash.Items)
+		}
+		if r := e.As(emp, "GET", "/api/v1/spaces/"+space+"/trash", nil); r.Status != 403 {
+			t.Errorf("a member lists the trash: %d", r.Status)
+		}
 		if r := e.As(emp, "POST", "/api/v1/documents/"+d.ID+"/restore", nil); r.Status != 200 {
 			t.Fatalf("restore: %d %s", r.Status, r.Body)
 		}
@@ -571,5 +584,40 @@ func TestUnreadBodyIsNeverTakenForARequest(t *testing.T) {
 				t.Errorf("%d answers on the connection, want 1: the hidden request was served", answers)
 			}
 		})
+	}
+}
+
+// An upload past the server's concurrency waits a second and then gets a 503 with
+// Retry-After; once a slot frees, uploads go through again.
+func TestUploadsPastTheConcurrencyLimitAreTurnedAway(t *testing.T) {
+	e := testapp.Start(t, testapp.Options{Env: map[string]string{"PLEIN_UPLOAD_CONCURRENCY": "1"}})
+	space := docSpace(t, e, "Druk")
+	tok := e.Token("employee@demo.plein")
+	// The first upload sends its headers and half a file, then waits.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// More than the server's read buffer, so the handler starts before the body is all there.
+	head := "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"traag.txt\"\r\n\r\n" + strings.Repeat("h", 100<<10)
+	fmt.Fprintf(conn, "POST /api/v1/spaces/%s/documents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: %d\r\n\r\n%s", space, tok, len(head)+1<<20, head)
+	time.Sleep(300 * time.Millisecond) // the server has taken the slot and waits for more bytes
+
+	r := e.As("employee@demo.plein", "POST", "/api/v1/spaces/"+space+"/documents", testapp.Form{FileName: "b.txt", File: []byte("b")})
+	if r.Status != 503 || r.Header.Get("Retry-After") != "5" || !strings.Contains(string(r.Body), "too_many_uploads") {
+		t.Fatalf("second upload: %d %q %s, want 503 too_many_uploads with Retry-After", r.Status, r.Header.Get("Retry-After"), r.Body)
+	}
+	conn.Close() // the first upload breaks off and frees its slot
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := e.As("employee@demo.plein", "POST", "/api/v1/spaces/"+space+"/documents", testapp.Form{FileName: "c.txt", File: []byte("c")})
+		if r.Status == 201 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the first upload ended: %d %s", r.Status, r.Body)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

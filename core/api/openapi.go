@@ -211,6 +211,9 @@ func operationDocs() map[string]opDoc {
 				description: "The document's author or a moderator of its space. The new version becomes the current one."},
 			"DELETE /api/v1/documents/:id": {status: http.StatusNoContent,
 				description: "Moves the document to the trash: gone from every read at once, restorable until it is purged."},
+			"GET /api/v1/spaces/:id/trash": {status: http.StatusOK, response: jsList(jsRef("TrashedItem")),
+				description: "For those who moderate the space. Most recently deleted first; each is purged with its bytes " +
+					"when the trash retention has passed."},
 			"POST /api/v1/documents/:id/restore": {status: http.StatusOK, response: jsRef("Document"),
 				description: "Its author or a moderator of its space, while it is in the trash."},
 		},

@@ -259,6 +259,9 @@ func componentSchemas() map[string]jsonSchema {
 			"title": jsString(""),
 			"file":  jsRef("DocumentFile"),
 		}),
+		"TrashedItem": {
+			"allOf": []jsonSchema{jsRef("Item"), jsRecord(map[string]jsonSchema{"deleted_at": jsDateTime("")})},
+		},
 		"Document": {
 			"allOf": []jsonSchema{jsRef("Item"), jsRecord(map[string]jsonSchema{
 				"versions": jsArray(jsRecord(map[string]jsonSchema{

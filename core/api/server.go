@@ -178,6 +178,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/v1/documents/:id/versions", true, nil, s.addVersion, "Upload a new version of a document (multipart/form-data: file)"},
 		{"DELETE", "/api/v1/documents/:id", true, nil, s.deleteDocument, "Move a document to the trash"},
 		{"POST", "/api/v1/documents/:id/restore", true, nil, s.restoreDocument, "Take a document out of the trash"},
+		{"GET", "/api/v1/spaces/:id/trash", true, page, s.listTrash, "A space's trash: deleted documents not yet purged"},
 		{"GET", "/api/v1/search", true, append([]string{"q", "space", "kind"}, page...), s.search, "Search the items the caller may read"},
 
 		{"GET", "/api/v1/admin/policies", true, nil, s.getPolicy, "The authorization policy"},

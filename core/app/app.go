@@ -146,7 +146,8 @@ func (a *App) openDomain(ctx context.Context) error {
 	if retention == 0 {
 		retention = documents.PurgeAtOnce
 	}
-	a.Documents = documents.New(a.DB, a.Blobs, a.Content, a.log, documents.Options{MaxSize: a.cfg.UploadLimit, Retention: retention})
+	a.Documents = documents.New(a.DB, a.Blobs, a.Content, a.log, documents.Options{MaxSize: a.cfg.UploadLimit,
+		Retention: retention, Concurrency: a.cfg.UploadSlots})
 	stop, err := a.Changes.Start(ctx)
 	if err != nil {
 		return fmt.Errorf("follow changes: %w", err)

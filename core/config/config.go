@@ -37,6 +37,7 @@ type Config struct {
 	TrashRetention  time.Duration // how long deleted documents can be restored before purge
 	PresignTTL      time.Duration // >0 with S3: downloads redirect to a presigned URL valid this long
 	SweepInterval   time.Duration // how often unfinished uploads and the trash are cleaned up
+	UploadSlots     int           // uploads one server streams at once
 }
 
 // S3 holds the object store settings.
@@ -228,6 +229,14 @@ func settings() []setting {
 				return fmt.Errorf("want a size such as 100MiB, got %q", v)
 			}
 			c.UploadLimit = n
+			return nil
+		}},
+		{"PLEIN_UPLOAD_CONCURRENCY", "upload-concurrency", "16", "uploads one server streams at once (each holds up to 24 MiB with S3); more wait a second, then get 503", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 10_000 {
+				return fmt.Errorf("want a number from 1 to 10000, got %q", v)
+			}
+			c.UploadSlots = n
 			return nil
 		}},
 		{"PLEIN_TRASH_RETENTION", "trash-retention", "720h", "how long deleted documents can be restored before they are purged", func(c *Config, v string) error {

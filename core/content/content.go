@@ -53,6 +53,8 @@ type Item struct {
 	// Attachments are the documents attached to a post or page that the reader may read.
 	Attachments []Attachment   `json:"attachments"`
 	Features    map[string]any `json:"features"`
+	// DeletedAt is set on items listed from the trash.
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 }
 
 // DocumentInfo is what an item shows of a document's current version.

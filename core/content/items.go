@@ -208,6 +208,58 @@ func (s *Service) GetTrashed(ctx context.Context, sc Scope, id string) (Item, er
 	return it, wrap("get item", err)
 }
 
+// TrashQuery pages a space's trash. Before* is the cursor: the last item seen.
+type TrashQuery struct {
+	Space         string
+	Limit         int
+	BeforeDeleted int64
+	BeforeID      string
+}
+
+// Trash lists the items in a space's trash, most recently deleted first, for callers
+// who have checked the reader moderates the space. Each item's DeletedAt is set.
+func (s *Service) Trash(ctx context.Context, tq TrashQuery) ([]Item, bool, error) {
+	q := &sqlq{db: s.db}
+	q.add(`SELECT `, itemColumns, `, i.deleted_at`, itemFrom, ` WHERE i.space_id = `, q.arg(tq.Space), ` AND i.deleted_at IS NOT NULL`)
+	if tq.BeforeID != "" {
+		t := q.arg(tq.BeforeDeleted)
+		q.add(` AND (i.deleted_at < `, t, ` OR (i.deleted_at = `, t, ` AND i.id < `, q.arg(tq.BeforeID), `))`)
+	}
+	q.add(` ORDER BY i.deleted_at DESC, i.id DESC LIMIT `, q.arg(tq.Limit+1))
+	rows, err := s.db.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, false, wrap("trash", err)
+	}
+	defer rows.Close()
+	items := []Item{}
+	for rows.Next() {
+		var deleted int64
+		it, err := scanItem(scanPlus{rows, &deleted})
+		if err != nil {
+			return nil, false, wrap("trash", err)
+		}
+		at := store.FromMicros(deleted)
+		it.DeletedAt = &at
+		items = append(items, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, wrap("trash", err)
+	}
+	more := len(items) > tq.Limit
+	if more {
+		items = items[:tq.Limit]
+	}
+	return items, more, nil
+}
+
+// scanPlus scans a row of item columns followed by more.
+type scanPlus struct {
+	row  interface{ Scan(...any) error }
+	more any
+}
+
+func (p scanPlus) Scan(dest ...any) error { return p.row.Scan(append(dest, p.more)...) }
+
 // get reads an item whatever the scope, for writers that have checked already.
 func (s *Service) get(ctx context.Context, db store.Querier, id string) (Item, error) {
 	it, err := scanItem(db.QueryRowContext(ctx, `SELECT `+itemColumns+itemFrom+` WHERE i.id = $1`, id))

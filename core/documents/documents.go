@@ -24,6 +24,7 @@ const (
 	DefaultMaxSize     = 100 << 20
 	DefaultRetention   = 30 * 24 * time.Hour
 	DefaultStaleUpload = 10 * time.Minute
+	DefaultConcurrency = 16
 )
 
 // PurgeAtOnce is a Retention that purges deleted documents at the next sweep.
@@ -37,6 +38,9 @@ type Options struct {
 	MaxSize     int64         // bytes one upload may have
 	Retention   time.Duration // how long deleted documents stay in the trash before purge; PurgeAtOnce: none
 	StaleUpload time.Duration // an upload whose heartbeat is older is taken as dead
+	// Concurrency is how many uploads one server streams at once (each holds up to 24 MiB
+	// on S3); one more waits up to a second, then gets an Unavailable fault.
+	Concurrency int
 }
 
 // Version is one upload of a document.
@@ -65,6 +69,7 @@ type Service struct {
 	log     *slog.Logger
 	opts    Options
 	now     func() time.Time
+	uploads chan struct{} // a slot per upload streaming now
 }
 
 // New returns the service. Zero options take the defaults.
@@ -81,7 +86,11 @@ func New(db *store.DB, blobs blob.Store, cs *content.Service, log *slog.Logger, 
 	if opts.StaleUpload <= 0 {
 		opts.StaleUpload = DefaultStaleUpload
 	}
-	return &Service{db: db, blobs: blobs, content: cs, log: log, opts: opts, now: time.Now}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultConcurrency
+	}
+	return &Service{db: db, blobs: blobs, content: cs, log: log, opts: opts, now: time.Now,
+		uploads: make(chan struct{}, opts.Concurrency)}
 }
 
 // MaxSize is the most bytes one upload may have.

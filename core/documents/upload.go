@@ -40,6 +40,10 @@ type Staged struct {
 // the blob store does not answer. A failed stage leaves nothing visible, and its bytes,
 // if any reached the store, are deleted now or by the sweeper.
 func (s *Service) Stage(ctx context.Context, filename string, r io.Reader) (*Staged, error) {
+	if err := s.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer func() { <-s.uploads }()
 	f := &Staged{Filename: SafeFilename(filename), s: s, key: blob.NewKey(blobPrefix)}
 	now := store.Micros(s.now())
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO blob_uploads (blob_key, started_at, touched_at) VALUES ($1, $2, $2)`,
@@ -67,6 +71,22 @@ func (s *Service) Stage(ctx context.Context, filename string, r io.Reader) (*Sta
 	f.SHA256 = hex.EncodeToString(src.hash.Sum(nil))
 	f.ContentType = sniff(src.head, f.Filename)
 	return f, nil
+}
+
+// acquire takes an upload slot, waiting up to a second for one; a server streaming as
+// many uploads as it may answers the next with an Unavailable fault and a Retry-After.
+func (s *Service) acquire(ctx context.Context) error {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case s.uploads <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return &fault.Error{Kind: fault.Unavailable, Code: "too_many_uploads", RetryAfter: 5 * time.Second,
+			Detail: fmt.Sprintf("the server is taking %d uploads at once; try again shortly", s.opts.Concurrency)}
+	}
 }
 
 // heartbeat keeps the reservation fresh while a long upload runs, so a sweeper on any
