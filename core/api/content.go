@@ -101,6 +101,7 @@ func (s *Server) getItem(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.decorate(c, []*content.Item{&it})
 	return c.JSON(it)
 }
 
@@ -325,6 +326,11 @@ func (s *Server) feed(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	ptrs := make([]*content.Item, len(items))
+	for i := range items {
+		ptrs[i] = &items[i]
+	}
+	s.decorate(c, ptrs)
 	return c.JSON(newList(items, more, func(it content.Item) []string {
 		return []string{strconv.FormatInt(it.CreatedAt.UnixMicro(), 10), it.ID}
 	}))
@@ -355,6 +361,11 @@ func (s *Server) search(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	ptrs := make([]*content.Item, len(hits))
+	for i := range hits {
+		ptrs[i] = &hits[i].Item
+	}
+	s.decorate(c, ptrs)
 	return c.JSON(newList(hits, more, func(h content.Hit) []string {
 		return []string{strconv.FormatFloat(h.Rank, 'g', -1, 64), h.ID}
 	}))

@@ -152,6 +152,7 @@ func (s *Server) getDocument(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.decorate(c, []*content.Item{&doc.Item})
 	return c.JSON(doc)
 }
 

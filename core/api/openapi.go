@@ -55,6 +55,7 @@ var openapiTags = []struct{ name, description string }{
 	{"authz", "The authorization policy"},
 	{"content", "Posts, news, pages, comments, the feed and search"},
 	{"documents", "Files with versions, streamed up and down"},
+	{"plugins", "Features that plugins add, and their management"},
 }
 
 // operationDocs describes every route, keyed like Routes ("METHOD /path/:param"). A
@@ -192,6 +193,25 @@ func operationDocs() map[string]opDoc {
 			"GET /api/v1/search": {status: http.StatusOK, response: jsList(jsRef("SearchHit")), errors: []int{http.StatusNotFound},
 				description: "Best match first. A ?space= the caller may not read answers 403 or 404, not an empty list."},
 		},
+		"plugins": {
+			"GET /api/v1/features": ok(jsList(jsRef("Feature"))),
+			"GET /api/v1/admin/plugins": {status: http.StatusOK, response: jsList(jsRef("PluginStatus")),
+				description: "Managers. Every binary in the plugin directory, with its desired state and its state on this server."},
+			"GET /api/v1/admin/plugins/:name": ok(jsRef("PluginStatus")),
+			"PUT /api/v1/admin/plugins/:name": {status: http.StatusOK, response: jsRef("PluginStatus"),
+				request: jsInput(map[string]jsonSchema{
+					"enabled":  jsBoolean(""),
+					"spaces":   jsNullable(jsArray(jsString("A space id"))),
+					"roles":    jsNullable(jsArray(jsString("A role name"))),
+					"settings": jsonSchema{"type": "object", "description": "As the plugin's settings_schema says; changing them restarts it"},
+				}),
+				description: "Only the fields present change; spaces or roles null means every space or every role. Applied at " +
+					"once on every server. Disabling stops the process and keeps its data."},
+			"POST /api/v1/admin/plugins/:name/approve": {status: http.StatusOK, response: jsRef("PluginStatus"),
+				description: "A binary whose SHA-256 changed since it was installed is refused until a manager approves it."},
+			"POST /api/v1/admin/plugins/:name/reset": {status: http.StatusOK, response: jsRef("PluginStatus"),
+				description: "A plugin that crashed three times in ten minutes is failed until a manager resets it."},
+		},
 		"documents": {
 			"POST /api/v1/spaces/:id/documents": {status: http.StatusCreated, response: jsRef("Document"), form: true,
 				request: uploadFormSchema(true), errors: []int{http.StatusServiceUnavailable},
@@ -217,6 +237,14 @@ func operationDocs() map[string]opDoc {
 			"POST /api/v1/documents/:id/restore": {status: http.StatusOK, response: jsRef("Document"),
 				description: "Its author or a moderator of its space, while it is in the trash."},
 		},
+	}
+	for _, m := range pluginMethods {
+		groups["plugins"][m+" "+pluginPrefix+":name/*"] = opDoc{status: http.StatusOK, anyUser: true,
+			response: jsonSchema{"type": "string", "format": "binary", "description": "Whatever the plugin answers"}, media: "*/*",
+			errors: []int{http.StatusServiceUnavailable},
+			description: "Forwarded to the plugin after the server has authenticated the caller and checked the route's " +
+				"permission; credentials are not passed on. 404 feature_disabled when the plugin is off for the caller, " +
+				"503 plugin_unavailable while it is down."}
 	}
 	docs := map[string]opDoc{}
 	for tag, group := range groups {
@@ -333,7 +361,7 @@ func openapiOperation(r route, d opDoc) map[string]any {
 	for _, name := range routeParams(r.path) {
 		params = append(params, pathParamDoc(r.path, name))
 	}
-	for _, name := range r.query {
+	for _, name := range documentedQuery(r) {
 		params = append(params, queryParamDoc(name))
 	}
 	if len(params) > 0 {
@@ -392,7 +420,7 @@ func problemStatuses(r route, d opDoc) []int {
 		set[http.StatusRequestEntityTooLarge] = true
 		set[http.StatusUnsupportedMediaType] = true
 	}
-	if len(r.query) > 0 {
+	if len(documentedQuery(r)) > 0 {
 		set[http.StatusBadRequest] = true
 	}
 	if r.auth {
@@ -405,6 +433,15 @@ func problemStatuses(r route, d opDoc) []int {
 		set[http.StatusNotFound] = true
 	}
 	return slices.Sorted(maps.Keys(set))
+}
+
+// documentedQuery is a route's query parameters as the document lists them: none for
+// a route that takes any (a plugin's).
+func documentedQuery(r route) []string {
+	if isAnyQuery(r.query) {
+		return nil
+	}
+	return r.query
 }
 
 // openapiPath turns Fiber's /users/:id into OpenAPI's /users/{id}.

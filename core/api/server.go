@@ -18,6 +18,7 @@ import (
 	"github.com/pleinhq/plein/core/content"
 	"github.com/pleinhq/plein/core/documents"
 	"github.com/pleinhq/plein/core/identity"
+	"github.com/pleinhq/plein/core/pluginhost"
 	"github.com/pleinhq/plein/core/spaces"
 )
 
@@ -44,6 +45,8 @@ type Config struct {
 	Content   *content.Service
 	Documents *documents.Service
 	Authz     *authz.Authorizer
+	// Plugins runs the feature plugins; nil: no plugins (every plugin route is feature_disabled).
+	Plugins *pluginhost.Host
 	// PresignTTL, when positive and the blob store has URLs of its own (S3), makes
 	// downloads redirect to a URL valid this long instead of passing the bytes through.
 	PresignTTL time.Duration
@@ -64,6 +67,7 @@ type Server struct {
 	documents  *documents.Service
 	authz      *authz.Authorizer
 	presignTTL time.Duration
+	plugins    *pluginhost.Host
 
 	openapiJSON func() ([]byte, error) // the OpenAPI document, built on first request
 }
@@ -82,6 +86,7 @@ func New(cfg Config) *Server {
 		documents:  cfg.Documents,
 		authz:      cfg.Authz,
 		presignTTL: cfg.PresignTTL,
+		plugins:    cfg.Plugins,
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "plein",
@@ -129,7 +134,7 @@ type route struct {
 // each handler asks the authorizer before touching anything.
 func (s *Server) routeTable() []route {
 	page := []string{"limit", "cursor"}
-	return []route{
+	routes := []route{
 		{"GET", "/healthz", false, nil, s.healthz, "Liveness: 200 while the process runs"},
 		{"GET", "/readyz", false, nil, s.readyz, "Readiness: every configured backend answers"},
 		{"GET", "/metrics", false, nil, s.metricsHandler(), "Prometheus metrics"},
@@ -181,9 +186,21 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/v1/spaces/:id/trash", true, page, s.listTrash, "A space's trash: deleted documents not yet purged"},
 		{"GET", "/api/v1/search", true, append([]string{"q", "space", "kind"}, page...), s.search, "Search the items the caller may read"},
 
+		{"GET", "/api/v1/features", true, []string{"space"}, s.features, "The features (plugins) on for the caller"},
+		{"GET", "/api/v1/admin/plugins", true, nil, s.listPlugins, "Every installed plugin with its state"},
+		{"GET", "/api/v1/admin/plugins/:name", true, nil, s.getPlugin, "A plugin with its state"},
+		{"PUT", "/api/v1/admin/plugins/:name", true, nil, s.putPlugin, "Enable or disable a plugin, set its scope and settings"},
+		{"POST", "/api/v1/admin/plugins/:name/approve", true, nil, s.approvePlugin, "Accept a plugin binary whose checksum changed"},
+		{"POST", "/api/v1/admin/plugins/:name/reset", true, nil, s.resetPlugin, "Clear a plugin's failed state"},
+
 		{"GET", "/api/v1/admin/policies", true, nil, s.getPolicy, "The authorization policy"},
 		{"PUT", "/api/v1/admin/policies", true, nil, s.putPolicy, "Replace the authorization policy"},
 	}
+	for _, m := range pluginMethods {
+		// The plugin checks its own query parameters: nil lets every one through.
+		routes = append(routes, route{m, pluginPrefix + ":name/*", true, anyQuery, s.pluginRoute, "A plugin's own route"})
+	}
+	return routes
 }
 
 const keyQuery localKey = 50
@@ -201,6 +218,9 @@ func (s *Server) routes() {
 
 // checkQuery refuses query parameters the route does not take, and hands the rest on.
 func checkQuery(allowed []string) fiber.Handler {
+	if isAnyQuery(allowed) {
+		return func(c *fiber.Ctx) error { return c.Next() }
+	}
 	return func(c *fiber.Ctx) error {
 		q, err := queryParams(c, allowed...)
 		if err != nil {
@@ -210,6 +230,12 @@ func checkQuery(allowed []string) fiber.Handler {
 		return c.Next()
 	}
 }
+
+// anyQuery marks a route that takes whatever query parameters it is given: a
+// plugin's, which checks its own.
+var anyQuery = []string{"*"}
+
+func isAnyQuery(q []string) bool { return len(q) == 1 && q[0] == "*" }
 
 // queryOf returns the query parameters checkQuery accepted.
 func queryOf(c *fiber.Ctx) map[string]string {

@@ -24,6 +24,8 @@ import (
 	"github.com/pleinhq/plein/core/content"
 	"github.com/pleinhq/plein/core/documents"
 	"github.com/pleinhq/plein/core/identity"
+	"github.com/pleinhq/plein/core/pluginhost"
+	"github.com/pleinhq/plein/core/pluginhost/contentitems"
 	"github.com/pleinhq/plein/core/ratelimit"
 	"github.com/pleinhq/plein/core/spaces"
 	"github.com/pleinhq/plein/core/store"
@@ -51,6 +53,7 @@ type App struct {
 	Content   *content.Service
 	Documents *documents.Service
 	Authz     *authz.Authorizer
+	Plugins   *pluginhost.Host
 	Server    *api.Server
 
 	closers []func() error // in opening order; Close runs them backwards
@@ -121,6 +124,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		Documents:      a.Documents,
 		Authz:          a.Authz,
 		PresignTTL:     cfg.PresignTTL,
+		Plugins:        a.Plugins,
 	})
 	return a, nil
 }
@@ -148,11 +152,22 @@ func (a *App) openDomain(ctx context.Context) error {
 	}
 	a.Documents = documents.New(a.DB, a.Blobs, a.Content, a.log, documents.Options{MaxSize: a.cfg.UploadLimit,
 		Retention: retention, Concurrency: a.cfg.UploadSlots})
+	// The plugin host registers for changes, so it comes before the notifier starts.
+	a.Plugins, err = pluginhost.New(pluginhost.Config{Dir: a.cfg.PluginDir, DB: a.DB, Blobs: a.Blobs, Changes: a.Changes,
+		Items: contentitems.New(a.Content, a.DB), Authz: a.Authz, Log: a.log, LogLevel: a.cfg.LogLevel.String(),
+		BodyLimit: a.cfg.UploadLimit})
+	if err != nil {
+		return fmt.Errorf("PLEIN_PLUGIN_DIR: %w", err)
+	}
 	stop, err := a.Changes.Start(ctx)
 	if err != nil {
 		return fmt.Errorf("follow changes: %w", err)
 	}
 	a.closers = append(a.closers, func() error { stop(); return nil })
+	if err := a.Plugins.Start(ctx); err != nil {
+		return fmt.Errorf("start plugins: %w", err)
+	}
+	a.closers = append(a.closers, a.Plugins.Close)
 	return nil
 }
 

@@ -29,10 +29,18 @@ func (h *Host) Features(p *authz.Principal, spaceID string) []Feature {
 	var readable *authz.SpaceSet
 	for _, in := range h.instancesList() {
 		rec, _, ok := h.lookup(in.name)
-		if !ok || !rec.Enabled || rec.Manifest == nil || !rolesAllow(rec.Roles, p) {
+		if !ok || !rec.Enabled || !rolesAllow(rec.Roles, p) {
 			continue
 		}
-		f := Feature{Name: rec.Name, Title: rec.Manifest.Title, Version: rec.Manifest.Version}
+		m := rec.Manifest
+		if pr, release, running := in.acquire(); running {
+			m = &pr.manifest // what the running binary says, newer than a record read before it started
+			release()
+		}
+		if m == nil {
+			continue
+		}
+		f := Feature{Name: rec.Name, Title: m.Title, Version: m.Version}
 		if rec.Spaces != nil {
 			if readable == nil {
 				r := h.cfg.Authz.Readable(p)

@@ -1,0 +1,225 @@
+package api_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pleinhq/plein/core/internal/testapp"
+)
+
+var (
+	bookmarksOnce sync.Once
+	bookmarksBin  string
+	bookmarksErr  error
+)
+
+// bookmarksBinary builds the SDK's example plugin once for this package's tests.
+func bookmarksBinary(t *testing.T) string {
+	t.Helper()
+	bookmarksOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "plein-plugin-")
+		if err != nil {
+			bookmarksErr = err
+			return
+		}
+		bookmarksBin = filepath.Join(dir, "bookmarks")
+		out, err := exec.Command("go", "build", "-o", bookmarksBin, "github.com/pleinhq/plein/sdk/examples/bookmarks/cmd/bookmarks").CombinedOutput()
+		if err != nil {
+			bookmarksErr = err
+			bookmarksBin = string(out)
+		}
+	})
+	if bookmarksErr != nil {
+		t.Fatalf("build bookmarks: %v\n%s", bookmarksErr, bookmarksBin)
+	}
+	return bookmarksBin
+}
+
+// pluginDir is a fresh plugin directory holding the bookmarks plugin.
+func pluginDir(t *testing.T) string {
+	dir := t.TempDir()
+	data, err := os.ReadFile(bookmarksBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bookmarks"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// eventually polls check every 20 ms until it holds, and fails the test after limit.
+func eventually(t *testing.T, what string, limit time.Duration, check func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !check() {
+		if time.Since(start) > limit {
+			t.Fatalf("%s: not within %s", what, limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// A plugin through the API with a real process: a manager enables it and its routes
+// answer within a second, it decorates items, disabling hides it and keeps its data,
+// and a plugin killed under load comes back by itself while core routes never fail.
+func TestPluginLifecycleThroughTheAPI(t *testing.T) {
+	testapp.Each(t, testapp.Options{Env: map[string]string{"PLEIN_PLUGIN_DIR": pluginDir(t)}}, func(t *testing.T, e *testapp.Env) {
+		mgr, emp := "manager@demo.plein", "employee@demo.plein"
+		news := e.SpaceID("Nieuws & mededelingen")
+		r := e.As("admin@demo.plein", "POST", "/api/v1/spaces/"+news+"/posts", map[string]any{"body": "Lees dit later"})
+		if r.Status != 201 {
+			t.Fatalf("post: %d", r.Status)
+		}
+		item := r.Map(t)["id"].(string)
+		bookmark := "/api/v1/plugins/bookmarks/items/" + item + "/bookmark"
+
+		var list struct {
+			Items []struct {
+				Name, State string
+				Enabled     bool
+			}
+		}
+		e.As(mgr, "GET", "/api/v1/admin/plugins", nil).JSON(t, &list)
+		if len(list.Items) != 1 || list.Items[0].Name != "bookmarks" || list.Items[0].Enabled {
+			t.Fatalf("installed plugins: %+v", list.Items)
+		}
+		if r := e.As(emp, "PUT", bookmark, nil); r.Status != 404 || !strings.Contains(string(r.Body), "feature_disabled") {
+			t.Fatalf("before enabling: %d %s", r.Status, r.Body)
+		}
+		if r := e.As(emp, "PUT", "/api/v1/admin/plugins/bookmarks", map[string]any{"enabled": true}); r.Status != 403 {
+			t.Fatalf("an employee enables: %d", r.Status)
+		}
+
+		if r := e.As(mgr, "PUT", "/api/v1/admin/plugins/bookmarks", map[string]any{"enabled": true}); r.Status != 200 {
+			t.Fatalf("enable: %d %s", r.Status, r.Body)
+		}
+		took := eventually(t, "routes after enabling", 5*time.Second, func() bool { return e.As(emp, "PUT", bookmark, nil).Status == 201 })
+		t.Logf("enabled: routes answered after %s", took)
+		if r := e.As(emp, "GET", "/api/v1/features", nil); !strings.Contains(string(r.Body), `"name":"bookmarks"`) {
+			t.Errorf("features: %s", r.Body)
+		}
+		features := func(as string) map[string]map[string]any {
+			var it struct{ Features map[string]map[string]any }
+			e.As(as, "GET", "/api/v1/items/"+item, nil).JSON(t, &it)
+			return it.Features
+		}
+		if f := features(emp); f["bookmarks"]["bookmarked"] != true {
+			t.Errorf("decoration for the employee: %v", f)
+		}
+		if f := features(mgr); f["bookmarks"]["bookmarked"] != false {
+			t.Errorf("decoration for the manager: %v", f)
+		}
+		if r := e.As(emp, "GET", "/api/v1/feed?space="+news, nil); !strings.Contains(string(r.Body), `"bookmarks":{"bookmarked":true}`) {
+			t.Errorf("feed without the decoration: %.400s", r.Body)
+		}
+		// A plugin route for an item the caller may not read is refused by the host.
+		mt := e.SpaceID("Managementteam")
+		r = e.As("admin@demo.plein", "POST", "/api/v1/spaces/"+mt+"/posts", map[string]any{"body": "Vertrouwelijk"})
+		secret := r.Map(t)["id"].(string)
+		if r := e.As(emp, "PUT", "/api/v1/plugins/bookmarks/items/"+secret+"/bookmark", nil); r.Status != 404 {
+			t.Errorf("bookmark an unreadable item: %d %s", r.Status, r.Body)
+		}
+
+		// kill -9 under load: core routes keep answering, the plugin's answer 503 and
+		// then recover by themselves.
+		var pid int
+		for _, p := range processesOf(t, "bookmarks") {
+			pid = p
+		}
+		if pid == 0 {
+			t.Fatal("no bookmarks process")
+		}
+		stop := make(chan struct{})
+		var coreErrors, coreCalls int
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			tok := e.Token(emp)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				coreCalls++
+				if r := e.Do("GET", "/api/v1/feed?space="+news, tok, nil); r.Status != 200 {
+					coreErrors++
+				}
+			}
+		})
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "503 while down", 5*time.Second, func() bool {
+			r := e.As(emp, "GET", "/api/v1/plugins/bookmarks/bookmarks", nil)
+			return r.Status == 503 && strings.Contains(string(r.Body), "plugin_unavailable")
+		})
+		took = eventually(t, "back after the crash", 15*time.Second, func() bool {
+			return e.As(emp, "GET", "/api/v1/plugins/bookmarks/bookmarks", nil).Status == 200
+		})
+		close(stop)
+		wg.Wait()
+		t.Logf("after kill -9: back in %s; core routes: %d calls, %d errors", took, coreCalls, coreErrors)
+		if coreErrors != 0 {
+			t.Errorf("%d core requests failed while the plugin was down", coreErrors)
+		}
+
+		// Disable: routes 404, no decoration, not a feature, the process gone.
+		if r := e.As(mgr, "PUT", "/api/v1/admin/plugins/bookmarks", map[string]any{"enabled": false}); r.Status != 200 {
+			t.Fatalf("disable: %d", r.Status)
+		}
+		eventually(t, "routes after disabling", 5*time.Second, func() bool {
+			return e.As(emp, "GET", "/api/v1/plugins/bookmarks/bookmarks", nil).Status == 404
+		})
+		eventually(t, "process gone", 5*time.Second, func() bool { return len(processesOf(t, "bookmarks")) == 0 })
+		if f := features(emp); f["bookmarks"] != nil {
+			t.Errorf("decoration while disabled: %v", f)
+		}
+		if r := e.As(emp, "GET", "/api/v1/features", nil); strings.Contains(string(r.Body), "bookmarks") {
+			t.Errorf("features while disabled: %s", r.Body)
+		}
+		// Enabled again: the data is there.
+		e.As(mgr, "PUT", "/api/v1/admin/plugins/bookmarks", map[string]any{"enabled": true})
+		eventually(t, "routes after enabling again", 5*time.Second, func() bool {
+			r := e.As(emp, "GET", "/api/v1/plugins/bookmarks/bookmarks", nil)
+			return r.Status == 200 && strings.Contains(string(r.Body), item)
+		})
+		// Enabled for one space only: items elsewhere carry no decoration.
+		hr := e.SpaceID("Kennisbank")
+		e.As(mgr, "PUT", "/api/v1/admin/plugins/bookmarks", map[string]any{"spaces": []string{hr}})
+		eventually(t, "scope to one space", 5*time.Second, func() bool { return features(emp)["bookmarks"] == nil })
+		if r := e.As(emp, "PUT", bookmark, nil); r.Status != 404 {
+			t.Errorf("a route for an item outside the plugin's spaces: %d", r.Status)
+		}
+	})
+}
+
+// processesOf lists the pids of running processes whose command is name.
+func processesOf(t *testing.T, name string) []int {
+	t.Helper()
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		comm, err := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
+		if err != nil || strings.TrimSpace(string(comm)) != name {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil || strings.Contains(string(stat), ") Z ") { // a zombie is gone
+			continue
+		}
+		var pid int
+		for _, c := range e.Name() {
+			pid = pid*10 + int(c-'0')
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
