@@ -17,9 +17,9 @@ build:
 	@mkdir -p bin/plugins
 	@for p in $(PLUGINS); do echo "build plugin $$p"; $(GO) build -ldflags "$(LDFLAGS)" -o bin/plugins/$$p ./plugins/$$p || exit 1; done
 
-## run: build, seed the demo organisation into an empty database, serve on 127.0.0.1:8080
+## run: build, seed the demo organisation (with every plugin on) into an empty database, serve on 127.0.0.1:8080
 run: build
-	./bin/plein seed demo --if-empty
+	./bin/plein seed demo --if-empty --enable-plugins
 	./bin/plein serve
 
 ## test: start PostgreSQL, Redis and MinIO on loopback if needed, lint, run every test with -race

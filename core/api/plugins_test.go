@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,42 +15,45 @@ import (
 )
 
 var (
-	bookmarksOnce sync.Once
-	bookmarksBin  string
-	bookmarksErr  error
+	pluginsOnce  sync.Once
+	pluginBinDir string
+	pluginsErr   error
 )
 
-// bookmarksBinary builds the SDK's example plugin once for this package's tests.
-func bookmarksBinary(t *testing.T) string {
-	t.Helper()
-	bookmarksOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "plein-plugin-")
-		if err != nil {
-			bookmarksErr = err
-			return
-		}
-		bookmarksBin = filepath.Join(dir, "bookmarks")
-		out, err := exec.Command("go", "build", "-o", bookmarksBin, "github.com/pleinhq/plein/sdk/examples/bookmarks/cmd/bookmarks").CombinedOutput()
-		if err != nil {
-			bookmarksErr = err
-			bookmarksBin = string(out)
-		}
-	})
-	if bookmarksErr != nil {
-		t.Fatalf("build bookmarks: %v\n%s", bookmarksErr, bookmarksBin)
-	}
-	return bookmarksBin
+// examplePlugins are the SDK's example plugins, by binary name.
+var examplePlugins = map[string]string{
+	"bookmarks": "github.com/pleinhq/plein/sdk/examples/bookmarks/cmd/bookmarks",
+	"views":     "github.com/pleinhq/plein/sdk/examples/views/cmd/views",
 }
 
-// pluginDir is a fresh plugin directory holding the bookmarks plugin.
-func pluginDir(t *testing.T) string {
-	dir := t.TempDir()
-	data, err := os.ReadFile(bookmarksBinary(t))
-	if err != nil {
-		t.Fatal(err)
+// pluginDir is a fresh plugin directory holding the example plugins, built once for
+// this package's tests.
+func pluginDir(t testing.TB) string {
+	t.Helper()
+	pluginsOnce.Do(func() {
+		if pluginBinDir, pluginsErr = os.MkdirTemp("", "plein-plugins-"); pluginsErr != nil {
+			return
+		}
+		for name, pkg := range examplePlugins {
+			out, err := exec.Command("go", "build", "-o", filepath.Join(pluginBinDir, name), pkg).CombinedOutput()
+			if err != nil {
+				pluginsErr = fmt.Errorf("build %s: %v\n%s", name, err, out)
+				return
+			}
+		}
+	})
+	if pluginsErr != nil {
+		t.Fatal(pluginsErr)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "bookmarks"), data, 0o755); err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	for name := range examplePlugins {
+		data, err := os.ReadFile(filepath.Join(pluginBinDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return dir
 }
@@ -88,7 +92,7 @@ func TestPluginLifecycleThroughTheAPI(t *testing.T) {
 			}
 		}
 		e.As(mgr, "GET", "/api/v1/admin/plugins", nil).JSON(t, &list)
-		if len(list.Items) != 1 || list.Items[0].Name != "bookmarks" || list.Items[0].Enabled {
+		if len(list.Items) != 2 || list.Items[0].Name != "bookmarks" || list.Items[0].Enabled || list.Items[1].Name != "views" {
 			t.Fatalf("installed plugins: %+v", list.Items)
 		}
 		if r := e.As(emp, "PUT", bookmark, nil); r.Status != 404 || !strings.Contains(string(r.Body), "feature_disabled") {
@@ -120,6 +124,22 @@ func TestPluginLifecycleThroughTheAPI(t *testing.T) {
 		if r := e.As(emp, "GET", "/api/v1/feed?space="+news, nil); !strings.Contains(string(r.Body), `"bookmarks":{"bookmarked":true}`) {
 			t.Errorf("feed without the decoration: %.400s", r.Body)
 		}
+		// Two plugins, one user, keys of the same shape: each sees only its own namespace.
+		if r := e.As(mgr, "PUT", "/api/v1/admin/plugins/views", map[string]any{"enabled": true}); r.Status != 200 {
+			t.Fatalf("enable views: %d %s", r.Status, r.Body)
+		}
+		r = e.As("admin@demo.plein", "POST", "/api/v1/spaces/"+news+"/posts", map[string]any{"body": "Ook lezen"})
+		other := r.Map(t)["id"].(string)
+		eventually(t, "views routes", 5*time.Second, func() bool {
+			return e.As(emp, "POST", "/api/v1/plugins/views/items/"+other+"/view", nil).Status == 200
+		})
+		if r := e.As(emp, "GET", "/api/v1/plugins/bookmarks/bookmarks", nil); !strings.Contains(string(r.Body), item) ||
+			strings.Contains(string(r.Body), other) {
+			t.Errorf("bookmarks sees another plugin's keys: %s", r.Body)
+		}
+		if f := features(emp); f["views"]["viewed"] != false || f["bookmarks"]["bookmarked"] != true {
+			t.Errorf("two plugins' decorations of the bookmarked item: %v", f)
+		}
 		// A plugin route for an item the caller may not read is refused by the host.
 		mt := e.SpaceID("Managementteam")
 		r = e.As("admin@demo.plein", "POST", "/api/v1/spaces/"+mt+"/posts", map[string]any{"body": "Vertrouwelijk"})
@@ -131,7 +151,7 @@ func TestPluginLifecycleThroughTheAPI(t *testing.T) {
 		// kill -9 under load: core routes keep answering, the plugin's answer 503 and
 		// then recover by themselves.
 		var pid int
-		for _, p := range processesOf(t, "bookmarks") {
+		for _, p := range processesOf(t, "bookmarks") { // views keeps running
 			pid = p
 		}
 		if pid == 0 {

@@ -419,6 +419,9 @@ func (h *Host) Approve(ctx context.Context, name string) error { return h.reg.Ap
 // Reset clears a plugin's failure; see Registry.Reset.
 func (h *Host) Reset(ctx context.Context, name string) error { return h.reg.Reset(ctx, name) }
 
+// Dir is the plugin directory.
+func (h *Host) Dir() string { return h.reg.Dir() }
+
 // SetState changes a plugin's desired state; see Registry.SetState.
 func (h *Host) SetState(ctx context.Context, name string, u StateUpdate) (Record, error) {
 	return h.reg.SetState(ctx, name, u)

@@ -21,6 +21,7 @@ import (
 	"github.com/pleinhq/plein/core/config"
 	"github.com/pleinhq/plein/core/demo"
 	"github.com/pleinhq/plein/core/identity"
+	"github.com/pleinhq/plein/core/pluginhost"
 )
 
 // version is set at build time: -ldflags "-X main.version=...".
@@ -34,6 +35,13 @@ Usage:
   plein users create --email E --name N [--role R]... --password-stdin
                                       add a user (password read from standard input)
   plein seed demo [--if-empty]        create the demo organisation (190 users, 21 roles)
+  plein plugins list [--json]         list the plugins and their state
+  plein plugins install PATH          copy a plugin binary into the plugin directory
+  plein plugins enable NAME [--space ID]... [--role R]...
+                                      turn a plugin on, for everyone unless narrowed
+  plein plugins disable NAME          turn a plugin off
+  plein plugins approve NAME          accept a plugin binary that changed
+  plein plugins reset NAME            clear a plugin's failed state
   plein version                       print the version
 
 Every command takes the server's flags; each has a PLEIN_* environment variable.
@@ -59,6 +67,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		return 2
 	}
 	cmd, rest := args[0], args[1:]
+	if cmd == "plugins" {
+		return c.plugins(rest)
+	}
 	if (cmd == "users" || cmd == "seed") && len(rest) > 0 {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
@@ -202,6 +213,7 @@ func (c cli) createUser(args []string) error {
 func (c cli) seedDemo(args []string) error {
 	fs, parse := c.flags("seed demo")
 	ifEmpty := fs.Bool("if-empty", false, "seed only into a database without users, and say so either way")
+	enablePlugins := fs.Bool("enable-plugins", false, "enable every plugin in the plugin directory, so a newcomer sees every feature")
 	cfg, log, err := parse(args)
 	if err != nil {
 		return err
@@ -241,7 +253,40 @@ func (c cli) seedDemo(args []string) error {
 	for _, l := range org.Logins {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", l.Kind, l.Email, l.Name)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if !*enablePlugins {
+		return nil
+	}
+	return c.enableAllPlugins(ctx, a)
+}
+
+// enableAllPlugins turns on, for everyone, every plugin in the plugin directory whose
+// binary is not refused.
+func (c cli) enableAllPlugins(ctx context.Context, a *app.App) error {
+	all, err := a.Plugins.Plugins(ctx)
+	if err != nil {
+		return err
+	}
+	var names []string
+	yes := true
+	for _, p := range all {
+		if p.State == pluginhost.StateRefused {
+			fmt.Fprintf(c.stdout, "Plugin %s is refused (%s); not enabled.\n", p.Name, p.Error)
+			continue
+		}
+		if _, err := a.Plugins.SetState(ctx, p.Name, pluginhost.StateUpdate{Enabled: &yes}); err != nil {
+			return err
+		}
+		names = append(names, p.Name)
+	}
+	if len(names) == 0 {
+		fmt.Fprintf(c.stdout, "\nNo plugins in %s to enable.\n", a.Plugins.Dir())
+		return nil
+	}
+	fmt.Fprintf(c.stdout, "\nEnabled for everyone: %s (managers turn them off at PUT /api/v1/admin/plugins/{name}).\n", strings.Join(names, ", "))
+	return nil
 }
 
 // defaultDemoPassword is every demo user's password unless PLEIN_DEMO_PASSWORD says otherwise.
