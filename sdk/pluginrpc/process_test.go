@@ -37,7 +37,7 @@ func checksum(path string) ([]byte, error) {
 }
 
 // buildBookmarks builds the example plugin into a temporary directory.
-func buildBookmarks(t *testing.T) string {
+func buildBookmarks(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "bookmarks")
 	args := []string{"build", "-o", bin}
@@ -53,7 +53,7 @@ func buildBookmarks(t *testing.T) string {
 }
 
 // launch starts bin as a plugin, serves host to it and configures it.
-func launch(t *testing.T, bin string, env []string, host *plugintest.Host) *pluginrpc.Process {
+func launch(t testing.TB, bin string, env []string, host *plugintest.Host) *pluginrpc.Process {
 	t.Helper()
 	sum, err := checksum(bin)
 	if err != nil {
@@ -75,14 +75,14 @@ func launch(t *testing.T, bin string, env []string, host *plugintest.Host) *plug
 	return p
 }
 
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return c
 }
 
 // do sends one request as call and returns the status and body.
-func do(t *testing.T, c *pluginrpc.Client, call sdk.Call, method, path string, body []byte) (int, []byte) {
+func do(t testing.TB, c *pluginrpc.Client, call sdk.Call, method, path string, body []byte) (int, []byte) {
 	t.Helper()
 	req := &pluginrpc.HTTPRequest{Call: call, Method: method, Path: path, Header: http.Header{}, ContentLength: int64(len(body))}
 	if body != nil {
