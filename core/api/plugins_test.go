@@ -211,6 +211,18 @@ func TestPluginLifecycleThroughTheAPI(t *testing.T) {
 			r := e.As(emp, "GET", "/api/v1/plugins/bookmarks/bookmarks", nil)
 			return r.Status == 200 && strings.Contains(string(r.Body), item)
 		})
+		// Deleting an item reaches the plugin as an event: its bookmark goes too.
+		if r := e.As("admin@demo.plein", "DELETE", "/api/v1/items/"+item, nil); r.Status != 204 {
+			t.Fatalf("delete the item: %d", r.Status)
+		}
+		took = eventually(t, "item.deleted delivered", 10*time.Second, func() bool {
+			r := e.As(emp, "GET", "/api/v1/plugins/bookmarks/bookmarks", nil)
+			return r.Status == 200 && !strings.Contains(string(r.Body), item)
+		})
+		t.Logf("item deleted: the plugin dropped its bookmark after %s", took)
+		r = e.As("admin@demo.plein", "POST", "/api/v1/spaces/"+news+"/posts", map[string]any{"body": "Nog een"})
+		item = r.Map(t)["id"].(string)
+		bookmark = "/api/v1/plugins/bookmarks/items/" + item + "/bookmark"
 		// Enabled for one space only: items elsewhere carry no decoration.
 		hr := e.SpaceID("Kennisbank")
 		e.As(mgr, "PUT", "/api/v1/admin/plugins/bookmarks", map[string]any{"spaces": []string{hr}})

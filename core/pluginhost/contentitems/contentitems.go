@@ -199,16 +199,13 @@ func (a *Items) Update(ctx context.Context, editor, id string, u sdk.ItemUpdate)
 	return err
 }
 
-// Delete removes the item and records item.deleted; the plugin host's dispatcher
-// delivers it within its poll interval.
-func (a *Items) Delete(ctx context.Context, actor, id string) error {
+// Delete removes the item. The database records item.deleted in the same transaction
+// (a trigger, as for every deletion), and the plugin host's dispatcher delivers it
+// within its poll interval.
+func (a *Items) Delete(ctx context.Context, _, id string) error {
 	it, err := a.content.Load(ctx, id)
 	if err != nil {
 		return err
 	}
-	if err := a.content.Delete(ctx, it); err != nil {
-		return err
-	}
-	_, err = pluginhost.PublishTx(ctx, a.db, sdk.Event{Type: pluginhost.EventItemDeleted, ItemID: id, SpaceID: it.SpaceID, Actor: actor})
-	return err
+	return a.content.Delete(ctx, it)
 }

@@ -3,6 +3,7 @@ package contentitems_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,10 +130,11 @@ func TestTheHostAPIReadsAndWritesContentAsTheUser(t *testing.T) {
 		if _, err := cs.Load(ctx, q); err == nil {
 			t.Fatal("the item is still there")
 		}
-		var typ, actor string
-		if err := db.QueryRowContext(ctx, `SELECT type, actor FROM events WHERE item_id = $1`, q).Scan(&typ, &actor); err != nil ||
-			typ != pluginhost.EventItemDeleted || actor != annID {
-			t.Fatalf("outbox after the delete: %q %q %v", typ, actor, err)
+		var typ, payload string
+		var events int
+		if err := db.QueryRowContext(ctx, `SELECT type, payload, (SELECT COUNT(*) FROM events WHERE item_id = $1) FROM events WHERE item_id = $1`, q).Scan(&typ, &payload, &events); err != nil ||
+			typ != pluginhost.EventItemDeleted || events != 1 || !strings.Contains(payload, `"owner"`) {
+			t.Fatalf("outbox after the delete: %q %q %d %v", typ, payload, events, err)
 		}
 	})
 }
