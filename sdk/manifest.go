@@ -73,7 +73,7 @@ func (m Manifest) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: manifest: %s", ErrInvalid, fmt.Sprintf(format, args...))
 	}
-	if !validName(m.Name) {
+	if !ValidName(m.Name) {
 		return bad("name %q: want lower-case letters, digits and dashes, starting with a letter, at most 40 characters", m.Name)
 	}
 	if strings.TrimSpace(m.Title) == "" || strings.TrimSpace(m.Version) == "" {
@@ -133,7 +133,9 @@ func register(mux *http.ServeMux, pattern string) (err error) {
 	return nil
 }
 
-func validName(s string) bool {
+// ValidName reports whether s can name a plugin: lower-case letters, digits and
+// dashes, starting with a letter, at most 40 characters.
+func ValidName(s string) bool {
 	if len(s) == 0 || len(s) > 40 || s[0] < 'a' || s[0] > 'z' {
 		return false
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pleinhq/plein/core/internal/testapp"
+	"github.com/pleinhq/plein/core/internal/testsvc"
 )
 
 var (
@@ -58,18 +59,7 @@ func pluginDir(t testing.TB) string {
 	return dir
 }
 
-// eventually polls check every 20 ms until it holds, and fails the test after limit.
-func eventually(t *testing.T, what string, limit time.Duration, check func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !check() {
-		if time.Since(start) > limit {
-			t.Fatalf("%s: not within %s", what, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return time.Since(start)
-}
+var eventually = testsvc.Eventually
 
 // A plugin through the API with a real process: a manager enables it and its routes
 // answer within a second, it decorates items, disabling hides it and keeps its data,

@@ -133,19 +133,8 @@ func NewRegistry(cfg RegistryConfig) *Registry {
 // Dir returns the plugin directory.
 func (r *Registry) Dir() string { return r.cfg.Dir }
 
-// ValidName reports whether s can name a plugin: lower-case letters, digits and
-// dashes, starting with a letter, at most 40 characters (sdk.Manifest's rule).
-func ValidName(s string) bool {
-	if len(s) == 0 || len(s) > 40 || s[0] < 'a' || s[0] > 'z' {
-		return false
-	}
-	for _, c := range s {
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
-			return false
-		}
-	}
-	return true
-}
+// ValidName reports whether s can name a plugin (sdk.ValidName).
+func ValidName(s string) bool { return sdk.ValidName(s) }
 
 const stateColumns = `name, enabled, spaces, roles, settings, sha256, manifest, state, failures, last_error, generation, updated_at`
 

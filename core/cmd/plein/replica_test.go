@@ -58,18 +58,7 @@ func (p *proc) login(email string) string {
 	return s.Token
 }
 
-// until polls check on the replica until it reports true, and returns how long that took.
-func until(t *testing.T, what string, limit time.Duration, check func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !check() {
-		if time.Since(start) > limit {
-			t.Fatalf("%s: not within %s", what, limit)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return time.Since(start)
-}
+var until = testsvc.Eventually
 
 // Two replicas on one PostgreSQL database and one Redis: a change made through one
 // applies on the other within a second, though each caches principals and space sets.

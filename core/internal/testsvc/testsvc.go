@@ -301,3 +301,17 @@ func (m *MinIOProcess) Client() *minio.Client {
 	}
 	return c
 }
+
+// Eventually polls check every 10 ms until it holds and returns how long that took,
+// failing the test after limit.
+func Eventually(t testing.TB, what string, limit time.Duration, check func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !check() {
+		if time.Since(start) > limit {
+			t.Fatalf("%s: not within %s", what, limit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return time.Since(start)
+}
