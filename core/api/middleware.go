@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -23,6 +24,7 @@ type localKey int
 const (
 	keyRequestID localKey = iota
 	keyUnmatched
+	keyBodyHandedOff // a *handedOffBody: another goroutine reads the request body
 )
 
 const headerRequestID = "X-Request-ID"
@@ -132,6 +134,14 @@ func closeUnreadBody(c *fiber.Ctx) error {
 	if st == nil {
 		return err
 	}
+	if h, ok := c.Locals(keyBodyHandedOff).(*handedOffBody); ok {
+		// Someone else may still be reading it: never read here, and keep the
+		// connection only if the body was read to its end.
+		if !h.done.Load() {
+			c.Context().SetConnectionClose()
+		}
+		return err
+	}
 	if err == nil {
 		if conn := c.Context().Conn(); conn != nil {
 			_ = conn.SetReadDeadline(time.Now().Add(time.Second))
@@ -142,6 +152,29 @@ func closeUnreadBody(c *fiber.Ctx) error {
 	}
 	c.Context().SetConnectionClose()
 	return err
+}
+
+// handedOffBody is a request body given to another goroutine (a plugin's request
+// stream); it records whether the body was read to its end.
+type handedOffBody struct {
+	r    io.Reader
+	done atomic.Bool
+}
+
+func (h *handedOffBody) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if err == io.EOF {
+		h.done.Store(true)
+	}
+	return n, err
+}
+
+// handOffBody returns the request body for another goroutine to read, and tells
+// closeUnreadBody so.
+func handOffBody(c *fiber.Ctx, r io.Reader) io.Reader {
+	h := &handedOffBody{r: r}
+	c.Locals(keyBodyHandedOff, h)
+	return h
 }
 
 // maxUnread is the most a handler may leave unread of a body that otherwise went well

@@ -46,7 +46,7 @@ func (s *Server) pluginRoute(c *fiber.Ctx) error {
 	}
 	if req.ContentLength != 0 {
 		if st := c.Context().RequestBodyStream(); st != nil {
-			req.Body = st
+			req.Body = handOffBody(c, st)
 		} else {
 			req.Body = strings.NewReader(string(c.Body()))
 		}
