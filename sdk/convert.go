@@ -12,9 +12,13 @@ func manifestToProto(m Manifest) *pb.Manifest {
 	for i, r := range m.Routes {
 		routes[i] = &pb.Route{Method: r.Method, Path: r.Path, Permission: r.Permission}
 	}
+	fields := make([]*pb.Field, len(m.Fields))
+	for i, f := range m.Fields {
+		fields[i] = &pb.Field{Name: f.Name, From: f.From, Key: f.Key}
+	}
 	return &pb.Manifest{
 		Name: m.Name, Title: m.Title, Version: m.Version, ApiVersion: int32(m.APIVersion), Routes: routes,
-		Events: m.Events, Decorations: m.Decorations, Settings: m.Settings, Policies: m.Policies,
+		Events: m.Events, Decorations: m.Decorations, Settings: m.Settings, Policies: m.Policies, Fields: fields,
 	}
 }
 

@@ -127,8 +127,13 @@ func TestPluginLifecycleThroughTheAPI(t *testing.T) {
 			strings.Contains(string(r.Body), other) {
 			t.Errorf("bookmarks sees another plugin's keys: %s", r.Body)
 		}
-		if f := features(emp); f["views"]["viewed"] != false || f["bookmarks"]["bookmarked"] != true {
+		if f := features(emp); f["views"]["viewed"] != false || f["views"]["views"] != 0.0 || f["bookmarks"]["bookmarked"] != true {
 			t.Errorf("two plugins' decorations of the bookmarked item: %v", f)
+		}
+		var viewed struct{ Features map[string]map[string]any }
+		e.As(mgr, "GET", "/api/v1/items/"+other, nil).JSON(t, &viewed)
+		if v := viewed.Features["views"]; v["views"] != 1.0 || v["viewed"] != false {
+			t.Errorf("views of the viewed item, for someone else: %v", v)
 		}
 		// A plugin route for an item the caller may not read is refused by the host.
 		mt := e.SpaceID("Managementteam")

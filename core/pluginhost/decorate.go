@@ -3,9 +3,13 @@ package pluginhost
 import (
 	"context"
 	"encoding/json"
+	"maps"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/pleinhq/plein/core/authz"
+	"github.com/pleinhq/plein/core/store"
 	"github.com/pleinhq/plein/sdk"
 )
 
@@ -23,9 +27,24 @@ func (h *Host) Decorate(ctx context.Context, p *authz.Principal, requestID strin
 	var readable *authz.SpaceSet // computed once, when a plugin needs it
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	var declared []declaredFields
 	for _, in := range h.instancesList() {
 		rec, _, ok := h.lookup(in.name)
 		if !ok || !rec.Enabled || !rolesAllow(rec.Roles, p) {
+			continue
+		}
+		if m := in.manifestOr(rec.Manifest); m != nil && len(m.Fields) > 0 {
+			// Read by the host from the plugin's own data: no call, and it works
+			// while the process restarts.
+			d := declaredFields{plugin: in.name, fields: m.Fields}
+			for _, it := range items {
+				if inScope(rec.Spaces, it.SpaceID) {
+					d.items = append(d.items, it.ID)
+				}
+			}
+			if len(d.items) > 0 {
+				declared = append(declared, d)
+			}
 			continue
 		}
 		pr, release, ok := in.acquire()
@@ -77,6 +96,112 @@ func (h *Host) Decorate(ctx context.Context, p *authz.Principal, requestID strin
 			}
 		}()
 	}
+	if len(declared) > 0 {
+		fields, err := h.readFields(ctx, p.UserID, declared)
+		if err != nil {
+			h.cfg.Log.Warn("decoration fields left out", "request_id", requestID, "err", err)
+		}
+		mu.Lock()
+		for id, byPlugin := range fields {
+			if out[id] == nil {
+				out[id] = map[string]json.RawMessage{}
+			}
+			maps.Copy(out[id], byPlugin)
+		}
+		mu.Unlock()
+	}
 	wg.Wait()
 	return out
+}
+
+// declaredFields are a plugin's manifest Fields to read for some items.
+type declaredFields struct {
+	plugin string
+	fields []sdk.Field
+	items  []string
+}
+
+// readFields reads declared decoration fields from the plugins' KV and counters in
+// one query, and returns item id -> plugin -> its JSON object.
+func (h *Host) readFields(ctx context.Context, userID string, ds []declaredFields) (map[string]map[string]json.RawMessage, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.DecorateTimeout)
+	defer cancel()
+	var q strings.Builder
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	now := "" // the clock's parameter, added with the first KV branch
+	for _, d := range ds {
+		var counters, kv []string
+		for _, f := range d.fields {
+			for _, id := range d.items {
+				if f.From == sdk.FromCounter {
+					counters = append(counters, f.KeyFor(id, userID))
+				} else {
+					kv = append(kv, f.KeyFor(id, userID))
+				}
+			}
+		}
+		plugin := arg(d.plugin)
+		if len(counters) > 0 {
+			if q.Len() > 0 {
+				q.WriteString(" UNION ALL ")
+			}
+			cond, a := h.cfg.DB.InList("key", len(args)+1, counters)
+			args = append(args, a)
+			q.WriteString(`SELECT plugin, key, value, NULL FROM plugin_counters WHERE plugin = ` + plugin + ` AND ` + cond)
+		}
+		if len(kv) > 0 {
+			if q.Len() > 0 {
+				q.WriteString(" UNION ALL ")
+			}
+			if now == "" {
+				now = arg(store.Micros(h.cfg.Now()))
+			}
+			cond, a := h.cfg.DB.InList("key", len(args)+1, kv)
+			args = append(args, a)
+			q.WriteString(`SELECT plugin, key, 0, value FROM plugin_kv WHERE plugin = ` + plugin + ` AND ` + cond +
+				` AND (expires_at IS NULL OR expires_at > ` + now + `)`)
+		}
+	}
+	if q.Len() == 0 {
+		return nil, nil
+	}
+	rows, err := h.cfg.DB.QueryCached(ctx, q.String(), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type found struct {
+		n int64
+		v []byte
+	}
+	got := map[[2]string]found{}
+	for rows.Next() {
+		var plugin, key string
+		var f found
+		if err := rows.Scan(&plugin, &key, &f.n, &f.v); err != nil {
+			return nil, err
+		}
+		got[[2]string{plugin, key}] = f
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]json.RawMessage{}
+	for _, d := range ds {
+		values := sdk.FieldValues{
+			Counter: func(key string) int64 { return got[[2]string{d.plugin, key}].n },
+			KV: func(key string) ([]byte, bool) {
+				f, ok := got[[2]string{d.plugin, key}]
+				return f.v, ok
+			},
+		}
+		for _, id := range d.items {
+			if out[id] == nil {
+				out[id] = map[string]json.RawMessage{}
+			}
+			out[id][d.plugin] = sdk.FieldsJSON(d.fields, id, userID, values)
+		}
+	}
+	return out, nil
 }

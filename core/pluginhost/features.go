@@ -3,6 +3,7 @@ package pluginhost
 import (
 	"context"
 	"encoding/json"
+	"github.com/pleinhq/plein/sdk"
 	"slices"
 
 	"github.com/pleinhq/plein/core/authz"
@@ -32,11 +33,7 @@ func (h *Host) Features(p *authz.Principal, spaceID string) []Feature {
 		if !ok || !rec.Enabled || !rolesAllow(rec.Roles, p) {
 			continue
 		}
-		m := rec.Manifest
-		if pr, release, running := in.acquire(); running {
-			m = &pr.manifest // what the running binary says, newer than a record read before it started
-			release()
-		}
+		m := in.manifestOr(rec.Manifest)
 		if m == nil {
 			continue
 		}
@@ -59,6 +56,17 @@ func (h *Host) Features(p *authz.Principal, spaceID string) []Feature {
 		out = append(out, f)
 	}
 	return out
+}
+
+// manifestOr returns what the running binary says of itself, which is newer than a
+// record read before it started, or else rec; nil if neither knows.
+func (in *instance) manifestOr(rec *sdk.Manifest) *sdk.Manifest {
+	if pr, release, running := in.acquire(); running {
+		m := pr.manifest
+		release()
+		return &m
+	}
+	return rec
 }
 
 // Scope is where and for whom a plugin is on; null means everywhere (everyone).

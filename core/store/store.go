@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -42,7 +44,13 @@ type DB struct {
 	dialect Dialect
 	write   *sql.DB
 	read    *sql.DB // == write on PostgreSQL
+
+	stmts  sync.Map     // query text -> *sql.Stmt, for QueryCached
+	nstmts atomic.Int64 // how many stmts holds
 }
+
+// maxCachedStmts bounds QueryCached's statements; past it, queries run unprepared.
+const maxCachedStmts = 256
 
 // Options tune the connection pool.
 type Options struct {
@@ -69,6 +77,29 @@ func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql
 	return db.read.QueryContext(ctx, query, args...)
 }
 
+// QueryCached is QueryContext through a statement prepared once per query text, for
+// hot queries whose text repeats: SQLite otherwise parses and plans each query anew
+// (PostgreSQL's driver caches on its own, so it gains little there).
+func (db *DB) QueryCached(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st, ok := db.stmts.Load(query); ok {
+		return st.(*sql.Stmt).QueryContext(ctx, args...)
+	}
+	if db.nstmts.Load() >= maxCachedStmts {
+		return db.read.QueryContext(ctx, query, args...)
+	}
+	st, err := db.read.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := db.stmts.LoadOrStore(query, st); loaded {
+		_ = st.Close()
+		st = prev.(*sql.Stmt)
+	} else {
+		db.nstmts.Add(1)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
 // QueryRowContext runs a read-only query that returns at most one row.
 // Scan on the result returns sql.ErrNoRows when there is none.
 func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
@@ -89,6 +120,7 @@ func (db *DB) Stats() sql.DBStats { return db.write.Stats() }
 
 // Close closes every connection.
 func (db *DB) Close() error {
+	db.stmts.Range(func(_, st any) bool { _ = st.(*sql.Stmt).Close(); return true })
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())

@@ -55,8 +55,13 @@ func manifestFromProto(m *pb.Manifest) sdk.Manifest {
 	for i, r := range m.GetRoutes() {
 		routes[i] = sdk.Route{Method: r.GetMethod(), Path: r.GetPath(), Permission: r.GetPermission()}
 	}
+	var fields []sdk.Field
+	for _, f := range m.GetFields() {
+		fields = append(fields, sdk.Field{Name: f.GetName(), From: f.GetFrom(), Key: f.GetKey()})
+	}
 	return sdk.Manifest{
 		Name: m.GetName(), Title: m.GetTitle(), Version: m.GetVersion(), APIVersion: int(m.GetApiVersion()), Routes: routes,
 		Events: m.GetEvents(), Decorations: m.GetDecorations(), Settings: m.GetSettings(), Policies: m.GetPolicies(),
+		Fields: fields,
 	}
 }

@@ -1,6 +1,7 @@
 package plugintest
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -76,6 +77,29 @@ func NewHost(plugin string) *Host {
 // Service returns the host's side of the protocol, for pluginrpc.NewHostServer or
 // Client.ServeHost.
 func (h *Host) Service() pluginrpc.HostService { return &service{h: h} }
+
+// fields builds declared decoration fields from the host's KV and counters, as the
+// real host does, without calling the plugin.
+func (h *Host) fields(fields []sdk.Field, userID string, items []sdk.ItemRef) map[string]json.RawMessage {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := h.now()
+	values := sdk.FieldValues{
+		Counter: func(key string) int64 { return h.counters[key] },
+		KV: func(key string) ([]byte, bool) {
+			e, ok := h.kv[key]
+			if !ok || (!e.expires.IsZero() && !e.expires.After(now)) {
+				return nil, false
+			}
+			return e.value, true
+		},
+	}
+	out := make(map[string]json.RawMessage, len(items))
+	for _, it := range items {
+		out[it.ID] = sdk.FieldsJSON(fields, it.ID, userID, values)
+	}
+	return out
+}
 
 // next returns a fresh id with prefix; the caller holds mu.
 func (h *Host) next(prefix string) string {

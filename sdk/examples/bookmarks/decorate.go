@@ -10,7 +10,9 @@ import (
 
 // Decorate adds {"bookmarked": true|false} to each item for the user looking at it,
 // with one batch read for the whole page. In the background (no user) it adds
-// nothing.
+// nothing. Plein's host does not call it, because the manifest declares the same
+// field for the host to read itself; it stays as the example of a Decorator, for
+// fields no key can express.
 func (p *Plugin) Decorate(ctx context.Context, items []sdk.ItemRef) (map[string]json.RawMessage, error) {
 	user := sdk.CallFrom(ctx).UserID
 	if user == "" || len(items) == 0 {

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/pleinhq/plein/sdk"
 )
@@ -25,11 +24,15 @@ func New() *Plugin { return &Plugin{} }
 // Manifest describes the plugin's one route and its decoration.
 func (p *Plugin) Manifest() sdk.Manifest {
 	return sdk.Manifest{
-		Name:        "views",
-		Title:       "Views",
-		Version:     "1.0.0",
-		Routes:      []sdk.Route{{Method: http.MethodPost, Path: "/items/{item_id}/view", Permission: "read"}},
-		Decorations: []string{"views"},
+		Name:    "views",
+		Title:   "Views",
+		Version: "1.0.0",
+		Routes:  []sdk.Route{{Method: http.MethodPost, Path: "/items/{item_id}/view", Permission: "read"}},
+		// The host reads {"views": n, "viewed": bool} itself, from the keys view writes.
+		Fields: []sdk.Field{
+			{Name: "views", From: sdk.FromCounter, Key: "c/{item}"},
+			{Name: "viewed", From: sdk.FromKVExists, Key: "u/{user}/{item}"},
+		},
 	}
 }
 
@@ -79,30 +82,4 @@ func (p *Plugin) view(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sdk.WriteJSON(w, http.StatusOK, map[string]any{"views": counts[countKey(item)], "viewed": true})
-}
-
-// Decorate adds {"views": n, "viewed": bool} to each item, with two batch reads.
-func (p *Plugin) Decorate(ctx context.Context, items []sdk.ItemRef) (map[string]json.RawMessage, error) {
-	user := sdk.CallFrom(ctx).UserID
-	if user == "" || len(items) == 0 {
-		return nil, nil
-	}
-	counters, keys := make([]string, len(items)), make([]string, len(items))
-	for i, it := range items {
-		counters[i], keys[i] = countKey(it.ID), userKey(user, it.ID)
-	}
-	counts, err := p.host.Counters().BatchGet(ctx, counters)
-	if err != nil {
-		return nil, err
-	}
-	seen, err := p.host.KV().BatchGet(ctx, keys)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]json.RawMessage, len(items))
-	for i, it := range items {
-		_, viewed := seen[keys[i]]
-		out[it.ID] = json.RawMessage(`{"views":` + strconv.FormatInt(counts[counters[i]], 10) + `,"viewed":` + strconv.FormatBool(viewed) + `}`)
-	}
-	return out, nil
 }

@@ -84,7 +84,9 @@ type Manifest struct {
 	// JSON schema of the settings object.
 	Settings []byte `protobuf:"bytes,8,opt,name=settings,proto3" json:"settings,omitempty"`
 	// Default Casbin policy lines.
-	Policies      []string `protobuf:"bytes,9,rep,name=policies,proto3" json:"policies,omitempty"`
+	Policies []string `protobuf:"bytes,9,rep,name=policies,proto3" json:"policies,omitempty"`
+	// Decoration fields the host reads itself from the plugin's KV and counters.
+	Fields        []*Field `protobuf:"bytes,10,rep,name=fields,proto3" json:"fields,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -182,6 +184,76 @@ func (x *Manifest) GetPolicies() []string {
 	return nil
 }
 
+func (x *Manifest) GetFields() []*Field {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+// A decoration field the host fills without calling the plugin.
+type Field struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// "counter", "kv-exists" or "kv-value".
+	From string `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
+	// A key template with {item} and {user}.
+	Key           string `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Field) Reset() {
+	*x = Field{}
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Field) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Field) ProtoMessage() {}
+
+func (x *Field) ProtoReflect() protoreflect.Message {
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Field.ProtoReflect.Descriptor instead.
+func (*Field) Descriptor() ([]byte, []int) {
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Field) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Field) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *Field) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
 type Route struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Method string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
@@ -196,7 +268,7 @@ type Route struct {
 
 func (x *Route) Reset() {
 	*x = Route{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[2]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -208,7 +280,7 @@ func (x *Route) String() string {
 func (*Route) ProtoMessage() {}
 
 func (x *Route) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[2]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -221,7 +293,7 @@ func (x *Route) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Route.ProtoReflect.Descriptor instead.
 func (*Route) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{2}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Route) GetMethod() string {
@@ -257,7 +329,7 @@ type ConfigureRequest struct {
 
 func (x *ConfigureRequest) Reset() {
 	*x = ConfigureRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[3]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -269,7 +341,7 @@ func (x *ConfigureRequest) String() string {
 func (*ConfigureRequest) ProtoMessage() {}
 
 func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[3]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -282,7 +354,7 @@ func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{3}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ConfigureRequest) GetSettings() []byte {
@@ -307,7 +379,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[4]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -319,7 +391,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[4]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -332,7 +404,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{4}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{5}
 }
 
 // Call describes the request a plugin is serving. The plugin passes handle back on its
@@ -350,7 +422,7 @@ type Call struct {
 
 func (x *Call) Reset() {
 	*x = Call{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[5]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -362,7 +434,7 @@ func (x *Call) String() string {
 func (*Call) ProtoMessage() {}
 
 func (x *Call) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[5]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -375,7 +447,7 @@ func (x *Call) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call.ProtoReflect.Descriptor instead.
 func (*Call) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{5}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Call) GetHandle() string {
@@ -423,7 +495,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -435,7 +507,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -448,7 +520,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{6}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Header) GetName() string {
@@ -481,7 +553,7 @@ type HTTPRequestHead struct {
 
 func (x *HTTPRequestHead) Reset() {
 	*x = HTTPRequestHead{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -493,7 +565,7 @@ func (x *HTTPRequestHead) String() string {
 func (*HTTPRequestHead) ProtoMessage() {}
 
 func (x *HTTPRequestHead) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -506,7 +578,7 @@ func (x *HTTPRequestHead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPRequestHead.ProtoReflect.Descriptor instead.
 func (*HTTPRequestHead) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *HTTPRequestHead) GetCall() *Call {
@@ -559,7 +631,7 @@ type HTTPEnd struct {
 
 func (x *HTTPEnd) Reset() {
 	*x = HTTPEnd{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -571,7 +643,7 @@ func (x *HTTPEnd) String() string {
 func (*HTTPEnd) ProtoMessage() {}
 
 func (x *HTTPEnd) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -584,7 +656,7 @@ func (x *HTTPEnd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPEnd.ProtoReflect.Descriptor instead.
 func (*HTTPEnd) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 type HTTPRequestPart struct {
@@ -601,7 +673,7 @@ type HTTPRequestPart struct {
 
 func (x *HTTPRequestPart) Reset() {
 	*x = HTTPRequestPart{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -613,7 +685,7 @@ func (x *HTTPRequestPart) String() string {
 func (*HTTPRequestPart) ProtoMessage() {}
 
 func (x *HTTPRequestPart) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -626,7 +698,7 @@ func (x *HTTPRequestPart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPRequestPart.ProtoReflect.Descriptor instead.
 func (*HTTPRequestPart) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *HTTPRequestPart) GetPart() isHTTPRequestPart_Part {
@@ -695,7 +767,7 @@ type HTTPResponseHead struct {
 
 func (x *HTTPResponseHead) Reset() {
 	*x = HTTPResponseHead{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -707,7 +779,7 @@ func (x *HTTPResponseHead) String() string {
 func (*HTTPResponseHead) ProtoMessage() {}
 
 func (x *HTTPResponseHead) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +792,7 @@ func (x *HTTPResponseHead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPResponseHead.ProtoReflect.Descriptor instead.
 func (*HTTPResponseHead) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *HTTPResponseHead) GetStatus() int32 {
@@ -750,7 +822,7 @@ type HTTPResponsePart struct {
 
 func (x *HTTPResponsePart) Reset() {
 	*x = HTTPResponsePart{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -762,7 +834,7 @@ func (x *HTTPResponsePart) String() string {
 func (*HTTPResponsePart) ProtoMessage() {}
 
 func (x *HTTPResponsePart) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -775,7 +847,7 @@ func (x *HTTPResponsePart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPResponsePart.ProtoReflect.Descriptor instead.
 func (*HTTPResponsePart) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *HTTPResponsePart) GetPart() isHTTPResponsePart_Part {
@@ -836,7 +908,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -848,7 +920,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -861,7 +933,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Event) GetId() string {
@@ -922,7 +994,7 @@ type DeliverRequest struct {
 
 func (x *DeliverRequest) Reset() {
 	*x = DeliverRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -934,7 +1006,7 @@ func (x *DeliverRequest) String() string {
 func (*DeliverRequest) ProtoMessage() {}
 
 func (x *DeliverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -947,7 +1019,7 @@ func (x *DeliverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverRequest.ProtoReflect.Descriptor instead.
 func (*DeliverRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeliverRequest) GetEvents() []*Event {
@@ -966,7 +1038,7 @@ type DeliverResponse struct {
 
 func (x *DeliverResponse) Reset() {
 	*x = DeliverResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1050,7 @@ func (x *DeliverResponse) String() string {
 func (*DeliverResponse) ProtoMessage() {}
 
 func (x *DeliverResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1063,7 @@ func (x *DeliverResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverResponse.ProtoReflect.Descriptor instead.
 func (*DeliverResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeliverResponse) GetHandled() []string {
@@ -1014,7 +1086,7 @@ type ItemRef struct {
 
 func (x *ItemRef) Reset() {
 	*x = ItemRef{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1026,7 +1098,7 @@ func (x *ItemRef) String() string {
 func (*ItemRef) ProtoMessage() {}
 
 func (x *ItemRef) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1039,7 +1111,7 @@ func (x *ItemRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemRef.ProtoReflect.Descriptor instead.
 func (*ItemRef) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ItemRef) GetId() string {
@@ -1080,7 +1152,7 @@ type DecorateRequest struct {
 
 func (x *DecorateRequest) Reset() {
 	*x = DecorateRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1092,7 +1164,7 @@ func (x *DecorateRequest) String() string {
 func (*DecorateRequest) ProtoMessage() {}
 
 func (x *DecorateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1105,7 +1177,7 @@ func (x *DecorateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecorateRequest.ProtoReflect.Descriptor instead.
 func (*DecorateRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DecorateRequest) GetCall() *Call {
@@ -1132,7 +1204,7 @@ type DecorateResponse struct {
 
 func (x *DecorateResponse) Reset() {
 	*x = DecorateResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1144,7 +1216,7 @@ func (x *DecorateResponse) String() string {
 func (*DecorateResponse) ProtoMessage() {}
 
 func (x *DecorateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1157,7 +1229,7 @@ func (x *DecorateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecorateResponse.ProtoReflect.Descriptor instead.
 func (*DecorateResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DecorateResponse) GetFields() map[string][]byte {
@@ -1175,7 +1247,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1187,7 +1259,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1200,7 +1272,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 type HealthResponse struct {
@@ -1211,7 +1283,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1223,7 +1295,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1236,7 +1308,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 type KVEntry struct {
@@ -1253,7 +1325,7 @@ type KVEntry struct {
 
 func (x *KVEntry) Reset() {
 	*x = KVEntry{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1265,7 +1337,7 @@ func (x *KVEntry) String() string {
 func (*KVEntry) ProtoMessage() {}
 
 func (x *KVEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1278,7 +1350,7 @@ func (x *KVEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KVEntry.ProtoReflect.Descriptor instead.
 func (*KVEntry) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *KVEntry) GetKey() string {
@@ -1319,7 +1391,7 @@ type KVGetRequest struct {
 
 func (x *KVGetRequest) Reset() {
 	*x = KVGetRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1331,7 +1403,7 @@ func (x *KVGetRequest) String() string {
 func (*KVGetRequest) ProtoMessage() {}
 
 func (x *KVGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1344,7 +1416,7 @@ func (x *KVGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KVGetRequest.ProtoReflect.Descriptor instead.
 func (*KVGetRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *KVGetRequest) GetCall() string {
@@ -1371,7 +1443,7 @@ type KVBatchGetRequest struct {
 
 func (x *KVBatchGetRequest) Reset() {
 	*x = KVBatchGetRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1383,7 +1455,7 @@ func (x *KVBatchGetRequest) String() string {
 func (*KVBatchGetRequest) ProtoMessage() {}
 
 func (x *KVBatchGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1396,7 +1468,7 @@ func (x *KVBatchGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KVBatchGetRequest.ProtoReflect.Descriptor instead.
 func (*KVBatchGetRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *KVBatchGetRequest) GetCall() string {
@@ -1422,7 +1494,7 @@ type KVBatchGetResponse struct {
 
 func (x *KVBatchGetResponse) Reset() {
 	*x = KVBatchGetResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1506,7 @@ func (x *KVBatchGetResponse) String() string {
 func (*KVBatchGetResponse) ProtoMessage() {}
 
 func (x *KVBatchGetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1519,7 @@ func (x *KVBatchGetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KVBatchGetResponse.ProtoReflect.Descriptor instead.
 func (*KVBatchGetResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *KVBatchGetResponse) GetEntries() []*KVEntry {
@@ -1473,7 +1545,7 @@ type KVPutRequest struct {
 
 func (x *KVPutRequest) Reset() {
 	*x = KVPutRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1485,7 +1557,7 @@ func (x *KVPutRequest) String() string {
 func (*KVPutRequest) ProtoMessage() {}
 
 func (x *KVPutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1498,7 +1570,7 @@ func (x *KVPutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KVPutRequest.ProtoReflect.Descriptor instead.
 func (*KVPutRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *KVPutRequest) GetCall() string {
@@ -1545,7 +1617,7 @@ type KVPutResponse struct {
 
 func (x *KVPutResponse) Reset() {
 	*x = KVPutResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1557,7 +1629,7 @@ func (x *KVPutResponse) String() string {
 func (*KVPutResponse) ProtoMessage() {}
 
 func (x *KVPutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1570,7 +1642,7 @@ func (x *KVPutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KVPutResponse.ProtoReflect.Descriptor instead.
 func (*KVPutResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *KVPutResponse) GetVersion() int64 {
@@ -1592,7 +1664,7 @@ type KVDeleteRequest struct {
 
 func (x *KVDeleteRequest) Reset() {
 	*x = KVDeleteRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1604,7 +1676,7 @@ func (x *KVDeleteRequest) String() string {
 func (*KVDeleteRequest) ProtoMessage() {}
 
 func (x *KVDeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1617,7 +1689,7 @@ func (x *KVDeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KVDeleteRequest.ProtoReflect.Descriptor instead.
 func (*KVDeleteRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *KVDeleteRequest) GetCall() string {
@@ -1649,7 +1721,7 @@ type KVDeleteResponse struct {
 
 func (x *KVDeleteResponse) Reset() {
 	*x = KVDeleteResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1661,7 +1733,7 @@ func (x *KVDeleteResponse) String() string {
 func (*KVDeleteResponse) ProtoMessage() {}
 
 func (x *KVDeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1674,7 +1746,7 @@ func (x *KVDeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KVDeleteResponse.ProtoReflect.Descriptor instead.
 func (*KVDeleteResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 type KVListRequest struct {
@@ -1691,7 +1763,7 @@ type KVListRequest struct {
 
 func (x *KVListRequest) Reset() {
 	*x = KVListRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1703,7 +1775,7 @@ func (x *KVListRequest) String() string {
 func (*KVListRequest) ProtoMessage() {}
 
 func (x *KVListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1716,7 +1788,7 @@ func (x *KVListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KVListRequest.ProtoReflect.Descriptor instead.
 func (*KVListRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *KVListRequest) GetCall() string {
@@ -1758,7 +1830,7 @@ type KVListResponse struct {
 
 func (x *KVListResponse) Reset() {
 	*x = KVListResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1770,7 +1842,7 @@ func (x *KVListResponse) String() string {
 func (*KVListResponse) ProtoMessage() {}
 
 func (x *KVListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1783,7 +1855,7 @@ func (x *KVListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KVListResponse.ProtoReflect.Descriptor instead.
 func (*KVListResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *KVListResponse) GetEntries() []*KVEntry {
@@ -1811,7 +1883,7 @@ type CounterAddRequest struct {
 
 func (x *CounterAddRequest) Reset() {
 	*x = CounterAddRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1823,7 +1895,7 @@ func (x *CounterAddRequest) String() string {
 func (*CounterAddRequest) ProtoMessage() {}
 
 func (x *CounterAddRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1836,7 +1908,7 @@ func (x *CounterAddRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CounterAddRequest.ProtoReflect.Descriptor instead.
 func (*CounterAddRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CounterAddRequest) GetCall() string {
@@ -1869,7 +1941,7 @@ type CounterAddResponse struct {
 
 func (x *CounterAddResponse) Reset() {
 	*x = CounterAddResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1881,7 +1953,7 @@ func (x *CounterAddResponse) String() string {
 func (*CounterAddResponse) ProtoMessage() {}
 
 func (x *CounterAddResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1894,7 +1966,7 @@ func (x *CounterAddResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CounterAddResponse.ProtoReflect.Descriptor instead.
 func (*CounterAddResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CounterAddResponse) GetValue() int64 {
@@ -1914,7 +1986,7 @@ type CounterBatchGetRequest struct {
 
 func (x *CounterBatchGetRequest) Reset() {
 	*x = CounterBatchGetRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1926,7 +1998,7 @@ func (x *CounterBatchGetRequest) String() string {
 func (*CounterBatchGetRequest) ProtoMessage() {}
 
 func (x *CounterBatchGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1939,7 +2011,7 @@ func (x *CounterBatchGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CounterBatchGetRequest.ProtoReflect.Descriptor instead.
 func (*CounterBatchGetRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CounterBatchGetRequest) GetCall() string {
@@ -1965,7 +2037,7 @@ type CounterBatchGetResponse struct {
 
 func (x *CounterBatchGetResponse) Reset() {
 	*x = CounterBatchGetResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1977,7 +2049,7 @@ func (x *CounterBatchGetResponse) String() string {
 func (*CounterBatchGetResponse) ProtoMessage() {}
 
 func (x *CounterBatchGetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1990,7 +2062,7 @@ func (x *CounterBatchGetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CounterBatchGetResponse.ProtoReflect.Descriptor instead.
 func (*CounterBatchGetResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CounterBatchGetResponse) GetValues() map[string]int64 {
@@ -2011,7 +2083,7 @@ type BlobInfo struct {
 
 func (x *BlobInfo) Reset() {
 	*x = BlobInfo{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2023,7 +2095,7 @@ func (x *BlobInfo) String() string {
 func (*BlobInfo) ProtoMessage() {}
 
 func (x *BlobInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2036,7 +2108,7 @@ func (x *BlobInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlobInfo.ProtoReflect.Descriptor instead.
 func (*BlobInfo) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *BlobInfo) GetKey() string {
@@ -2071,7 +2143,7 @@ type BlobPutHead struct {
 
 func (x *BlobPutHead) Reset() {
 	*x = BlobPutHead{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2083,7 +2155,7 @@ func (x *BlobPutHead) String() string {
 func (*BlobPutHead) ProtoMessage() {}
 
 func (x *BlobPutHead) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2096,7 +2168,7 @@ func (x *BlobPutHead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlobPutHead.ProtoReflect.Descriptor instead.
 func (*BlobPutHead) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *BlobPutHead) GetCall() string {
@@ -2126,7 +2198,7 @@ type BlobPutRequest struct {
 
 func (x *BlobPutRequest) Reset() {
 	*x = BlobPutRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2138,7 +2210,7 @@ func (x *BlobPutRequest) String() string {
 func (*BlobPutRequest) ProtoMessage() {}
 
 func (x *BlobPutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2151,7 +2223,7 @@ func (x *BlobPutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlobPutRequest.ProtoReflect.Descriptor instead.
 func (*BlobPutRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *BlobPutRequest) GetPart() isBlobPutRequest_Part {
@@ -2208,7 +2280,7 @@ type BlobGetRequest struct {
 
 func (x *BlobGetRequest) Reset() {
 	*x = BlobGetRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2220,7 +2292,7 @@ func (x *BlobGetRequest) String() string {
 func (*BlobGetRequest) ProtoMessage() {}
 
 func (x *BlobGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2233,7 +2305,7 @@ func (x *BlobGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlobGetRequest.ProtoReflect.Descriptor instead.
 func (*BlobGetRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *BlobGetRequest) GetCall() string {
@@ -2277,7 +2349,7 @@ type BlobGetResponse struct {
 
 func (x *BlobGetResponse) Reset() {
 	*x = BlobGetResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2289,7 +2361,7 @@ func (x *BlobGetResponse) String() string {
 func (*BlobGetResponse) ProtoMessage() {}
 
 func (x *BlobGetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2302,7 +2374,7 @@ func (x *BlobGetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlobGetResponse.ProtoReflect.Descriptor instead.
 func (*BlobGetResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *BlobGetResponse) GetPart() isBlobGetResponse_Part {
@@ -2356,7 +2428,7 @@ type BlobStatRequest struct {
 
 func (x *BlobStatRequest) Reset() {
 	*x = BlobStatRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2368,7 +2440,7 @@ func (x *BlobStatRequest) String() string {
 func (*BlobStatRequest) ProtoMessage() {}
 
 func (x *BlobStatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2381,7 +2453,7 @@ func (x *BlobStatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlobStatRequest.ProtoReflect.Descriptor instead.
 func (*BlobStatRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *BlobStatRequest) GetCall() string {
@@ -2408,7 +2480,7 @@ type BlobDeleteRequest struct {
 
 func (x *BlobDeleteRequest) Reset() {
 	*x = BlobDeleteRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2420,7 +2492,7 @@ func (x *BlobDeleteRequest) String() string {
 func (*BlobDeleteRequest) ProtoMessage() {}
 
 func (x *BlobDeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2433,7 +2505,7 @@ func (x *BlobDeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlobDeleteRequest.ProtoReflect.Descriptor instead.
 func (*BlobDeleteRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *BlobDeleteRequest) GetCall() string {
@@ -2458,7 +2530,7 @@ type BlobDeleteResponse struct {
 
 func (x *BlobDeleteResponse) Reset() {
 	*x = BlobDeleteResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2470,7 +2542,7 @@ func (x *BlobDeleteResponse) String() string {
 func (*BlobDeleteResponse) ProtoMessage() {}
 
 func (x *BlobDeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2483,7 +2555,7 @@ func (x *BlobDeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlobDeleteResponse.ProtoReflect.Descriptor instead.
 func (*BlobDeleteResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
 }
 
 type Item struct {
@@ -2505,7 +2577,7 @@ type Item struct {
 
 func (x *Item) Reset() {
 	*x = Item{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2517,7 +2589,7 @@ func (x *Item) String() string {
 func (*Item) ProtoMessage() {}
 
 func (x *Item) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2530,7 +2602,7 @@ func (x *Item) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Item.ProtoReflect.Descriptor instead.
 func (*Item) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Item) GetId() string {
@@ -2617,7 +2689,7 @@ type ItemRegisterRequest struct {
 
 func (x *ItemRegisterRequest) Reset() {
 	*x = ItemRegisterRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2629,7 +2701,7 @@ func (x *ItemRegisterRequest) String() string {
 func (*ItemRegisterRequest) ProtoMessage() {}
 
 func (x *ItemRegisterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2642,7 +2714,7 @@ func (x *ItemRegisterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemRegisterRequest.ProtoReflect.Descriptor instead.
 func (*ItemRegisterRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ItemRegisterRequest) GetCall() string {
@@ -2696,7 +2768,7 @@ type ItemRegisterResponse struct {
 
 func (x *ItemRegisterResponse) Reset() {
 	*x = ItemRegisterResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2708,7 +2780,7 @@ func (x *ItemRegisterResponse) String() string {
 func (*ItemRegisterResponse) ProtoMessage() {}
 
 func (x *ItemRegisterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2721,7 +2793,7 @@ func (x *ItemRegisterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemRegisterResponse.ProtoReflect.Descriptor instead.
 func (*ItemRegisterResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ItemRegisterResponse) GetId() string {
@@ -2744,7 +2816,7 @@ type ItemUpdateRequest struct {
 
 func (x *ItemUpdateRequest) Reset() {
 	*x = ItemUpdateRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2756,7 +2828,7 @@ func (x *ItemUpdateRequest) String() string {
 func (*ItemUpdateRequest) ProtoMessage() {}
 
 func (x *ItemUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2769,7 +2841,7 @@ func (x *ItemUpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemUpdateRequest.ProtoReflect.Descriptor instead.
 func (*ItemUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ItemUpdateRequest) GetCall() string {
@@ -2815,7 +2887,7 @@ type ItemUpdateResponse struct {
 
 func (x *ItemUpdateResponse) Reset() {
 	*x = ItemUpdateResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2827,7 +2899,7 @@ func (x *ItemUpdateResponse) String() string {
 func (*ItemUpdateResponse) ProtoMessage() {}
 
 func (x *ItemUpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2840,7 +2912,7 @@ func (x *ItemUpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemUpdateResponse.ProtoReflect.Descriptor instead.
 func (*ItemUpdateResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
 }
 
 type ItemDeleteRequest struct {
@@ -2853,7 +2925,7 @@ type ItemDeleteRequest struct {
 
 func (x *ItemDeleteRequest) Reset() {
 	*x = ItemDeleteRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2865,7 +2937,7 @@ func (x *ItemDeleteRequest) String() string {
 func (*ItemDeleteRequest) ProtoMessage() {}
 
 func (x *ItemDeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2878,7 +2950,7 @@ func (x *ItemDeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemDeleteRequest.ProtoReflect.Descriptor instead.
 func (*ItemDeleteRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ItemDeleteRequest) GetCall() string {
@@ -2903,7 +2975,7 @@ type ItemDeleteResponse struct {
 
 func (x *ItemDeleteResponse) Reset() {
 	*x = ItemDeleteResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2915,7 +2987,7 @@ func (x *ItemDeleteResponse) String() string {
 func (*ItemDeleteResponse) ProtoMessage() {}
 
 func (x *ItemDeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2928,7 +3000,7 @@ func (x *ItemDeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemDeleteResponse.ProtoReflect.Descriptor instead.
 func (*ItemDeleteResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
 }
 
 type ItemGetRequest struct {
@@ -2941,7 +3013,7 @@ type ItemGetRequest struct {
 
 func (x *ItemGetRequest) Reset() {
 	*x = ItemGetRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[49]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2953,7 +3025,7 @@ func (x *ItemGetRequest) String() string {
 func (*ItemGetRequest) ProtoMessage() {}
 
 func (x *ItemGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[49]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2966,7 +3038,7 @@ func (x *ItemGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemGetRequest.ProtoReflect.Descriptor instead.
 func (*ItemGetRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ItemGetRequest) GetCall() string {
@@ -2997,7 +3069,7 @@ type ItemSearchRequest struct {
 
 func (x *ItemSearchRequest) Reset() {
 	*x = ItemSearchRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[50]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3009,7 +3081,7 @@ func (x *ItemSearchRequest) String() string {
 func (*ItemSearchRequest) ProtoMessage() {}
 
 func (x *ItemSearchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[50]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3022,7 +3094,7 @@ func (x *ItemSearchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemSearchRequest.ProtoReflect.Descriptor instead.
 func (*ItemSearchRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{50}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ItemSearchRequest) GetCall() string {
@@ -3069,7 +3141,7 @@ type ItemSearchResponse struct {
 
 func (x *ItemSearchResponse) Reset() {
 	*x = ItemSearchResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[51]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3081,7 +3153,7 @@ func (x *ItemSearchResponse) String() string {
 func (*ItemSearchResponse) ProtoMessage() {}
 
 func (x *ItemSearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[51]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3094,7 +3166,7 @@ func (x *ItemSearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemSearchResponse.ProtoReflect.Descriptor instead.
 func (*ItemSearchResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{51}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ItemSearchResponse) GetItems() []*Item {
@@ -3116,7 +3188,7 @@ type AuthorizeRequest struct {
 
 func (x *AuthorizeRequest) Reset() {
 	*x = AuthorizeRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[52]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3128,7 +3200,7 @@ func (x *AuthorizeRequest) String() string {
 func (*AuthorizeRequest) ProtoMessage() {}
 
 func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[52]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3141,7 +3213,7 @@ func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeRequest.ProtoReflect.Descriptor instead.
 func (*AuthorizeRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{52}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *AuthorizeRequest) GetCall() string {
@@ -3174,7 +3246,7 @@ type AuthorizeResponse struct {
 
 func (x *AuthorizeResponse) Reset() {
 	*x = AuthorizeResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[53]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3186,7 +3258,7 @@ func (x *AuthorizeResponse) String() string {
 func (*AuthorizeResponse) ProtoMessage() {}
 
 func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[53]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3199,7 +3271,7 @@ func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeResponse.ProtoReflect.Descriptor instead.
 func (*AuthorizeResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{53}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *AuthorizeResponse) GetAllowed() bool {
@@ -3222,7 +3294,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[54]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3234,7 +3306,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[54]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3247,7 +3319,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{54}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *PublishRequest) GetCall() string {
@@ -3286,7 +3358,7 @@ type PublishResponse struct {
 
 func (x *PublishResponse) Reset() {
 	*x = PublishResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[55]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3298,7 +3370,7 @@ func (x *PublishResponse) String() string {
 func (*PublishResponse) ProtoMessage() {}
 
 func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[55]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3311,7 +3383,7 @@ func (x *PublishResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
 func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{55}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{56}
 }
 
 var File_plein_plugin_v1_plugin_proto protoreflect.FileDescriptor
@@ -3319,7 +3391,7 @@ var File_plein_plugin_v1_plugin_proto protoreflect.FileDescriptor
 const file_plein_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"\x1cplein/plugin/v1/plugin.proto\x12\x0fplein.plugin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x11\n" +
-	"\x0fDescribeRequest\"\x91\x02\n" +
+	"\x0fDescribeRequest\"\xc1\x02\n" +
 	"\bManifest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x18\n" +
@@ -3330,7 +3402,13 @@ const file_plein_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06events\x18\x06 \x03(\tR\x06events\x12 \n" +
 	"\vdecorations\x18\a \x03(\tR\vdecorations\x12\x1a\n" +
 	"\bsettings\x18\b \x01(\fR\bsettings\x12\x1a\n" +
-	"\bpolicies\x18\t \x03(\tR\bpolicies\"S\n" +
+	"\bpolicies\x18\t \x03(\tR\bpolicies\x12.\n" +
+	"\x06fields\x18\n" +
+	" \x03(\v2\x16.plein.plugin.v1.FieldR\x06fields\"A\n" +
+	"\x05Field\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\tR\x04from\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\"S\n" +
 	"\x05Route\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1e\n" +
@@ -3589,147 +3667,149 @@ func file_plein_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_plein_plugin_v1_plugin_proto_rawDescData
 }
 
-var file_plein_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_plein_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_plein_plugin_v1_plugin_proto_goTypes = []any{
 	(*DescribeRequest)(nil),         // 0: plein.plugin.v1.DescribeRequest
 	(*Manifest)(nil),                // 1: plein.plugin.v1.Manifest
-	(*Route)(nil),                   // 2: plein.plugin.v1.Route
-	(*ConfigureRequest)(nil),        // 3: plein.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),       // 4: plein.plugin.v1.ConfigureResponse
-	(*Call)(nil),                    // 5: plein.plugin.v1.Call
-	(*Header)(nil),                  // 6: plein.plugin.v1.Header
-	(*HTTPRequestHead)(nil),         // 7: plein.plugin.v1.HTTPRequestHead
-	(*HTTPEnd)(nil),                 // 8: plein.plugin.v1.HTTPEnd
-	(*HTTPRequestPart)(nil),         // 9: plein.plugin.v1.HTTPRequestPart
-	(*HTTPResponseHead)(nil),        // 10: plein.plugin.v1.HTTPResponseHead
-	(*HTTPResponsePart)(nil),        // 11: plein.plugin.v1.HTTPResponsePart
-	(*Event)(nil),                   // 12: plein.plugin.v1.Event
-	(*DeliverRequest)(nil),          // 13: plein.plugin.v1.DeliverRequest
-	(*DeliverResponse)(nil),         // 14: plein.plugin.v1.DeliverResponse
-	(*ItemRef)(nil),                 // 15: plein.plugin.v1.ItemRef
-	(*DecorateRequest)(nil),         // 16: plein.plugin.v1.DecorateRequest
-	(*DecorateResponse)(nil),        // 17: plein.plugin.v1.DecorateResponse
-	(*HealthRequest)(nil),           // 18: plein.plugin.v1.HealthRequest
-	(*HealthResponse)(nil),          // 19: plein.plugin.v1.HealthResponse
-	(*KVEntry)(nil),                 // 20: plein.plugin.v1.KVEntry
-	(*KVGetRequest)(nil),            // 21: plein.plugin.v1.KVGetRequest
-	(*KVBatchGetRequest)(nil),       // 22: plein.plugin.v1.KVBatchGetRequest
-	(*KVBatchGetResponse)(nil),      // 23: plein.plugin.v1.KVBatchGetResponse
-	(*KVPutRequest)(nil),            // 24: plein.plugin.v1.KVPutRequest
-	(*KVPutResponse)(nil),           // 25: plein.plugin.v1.KVPutResponse
-	(*KVDeleteRequest)(nil),         // 26: plein.plugin.v1.KVDeleteRequest
-	(*KVDeleteResponse)(nil),        // 27: plein.plugin.v1.KVDeleteResponse
-	(*KVListRequest)(nil),           // 28: plein.plugin.v1.KVListRequest
-	(*KVListResponse)(nil),          // 29: plein.plugin.v1.KVListResponse
-	(*CounterAddRequest)(nil),       // 30: plein.plugin.v1.CounterAddRequest
-	(*CounterAddResponse)(nil),      // 31: plein.plugin.v1.CounterAddResponse
-	(*CounterBatchGetRequest)(nil),  // 32: plein.plugin.v1.CounterBatchGetRequest
-	(*CounterBatchGetResponse)(nil), // 33: plein.plugin.v1.CounterBatchGetResponse
-	(*BlobInfo)(nil),                // 34: plein.plugin.v1.BlobInfo
-	(*BlobPutHead)(nil),             // 35: plein.plugin.v1.BlobPutHead
-	(*BlobPutRequest)(nil),          // 36: plein.plugin.v1.BlobPutRequest
-	(*BlobGetRequest)(nil),          // 37: plein.plugin.v1.BlobGetRequest
-	(*BlobGetResponse)(nil),         // 38: plein.plugin.v1.BlobGetResponse
-	(*BlobStatRequest)(nil),         // 39: plein.plugin.v1.BlobStatRequest
-	(*BlobDeleteRequest)(nil),       // 40: plein.plugin.v1.BlobDeleteRequest
-	(*BlobDeleteResponse)(nil),      // 41: plein.plugin.v1.BlobDeleteResponse
-	(*Item)(nil),                    // 42: plein.plugin.v1.Item
-	(*ItemRegisterRequest)(nil),     // 43: plein.plugin.v1.ItemRegisterRequest
-	(*ItemRegisterResponse)(nil),    // 44: plein.plugin.v1.ItemRegisterResponse
-	(*ItemUpdateRequest)(nil),       // 45: plein.plugin.v1.ItemUpdateRequest
-	(*ItemUpdateResponse)(nil),      // 46: plein.plugin.v1.ItemUpdateResponse
-	(*ItemDeleteRequest)(nil),       // 47: plein.plugin.v1.ItemDeleteRequest
-	(*ItemDeleteResponse)(nil),      // 48: plein.plugin.v1.ItemDeleteResponse
-	(*ItemGetRequest)(nil),          // 49: plein.plugin.v1.ItemGetRequest
-	(*ItemSearchRequest)(nil),       // 50: plein.plugin.v1.ItemSearchRequest
-	(*ItemSearchResponse)(nil),      // 51: plein.plugin.v1.ItemSearchResponse
-	(*AuthorizeRequest)(nil),        // 52: plein.plugin.v1.AuthorizeRequest
-	(*AuthorizeResponse)(nil),       // 53: plein.plugin.v1.AuthorizeResponse
-	(*PublishRequest)(nil),          // 54: plein.plugin.v1.PublishRequest
-	(*PublishResponse)(nil),         // 55: plein.plugin.v1.PublishResponse
-	nil,                             // 56: plein.plugin.v1.DecorateResponse.FieldsEntry
-	nil,                             // 57: plein.plugin.v1.CounterBatchGetResponse.ValuesEntry
-	(*timestamppb.Timestamp)(nil),   // 58: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),     // 59: google.protobuf.Duration
+	(*Field)(nil),                   // 2: plein.plugin.v1.Field
+	(*Route)(nil),                   // 3: plein.plugin.v1.Route
+	(*ConfigureRequest)(nil),        // 4: plein.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),       // 5: plein.plugin.v1.ConfigureResponse
+	(*Call)(nil),                    // 6: plein.plugin.v1.Call
+	(*Header)(nil),                  // 7: plein.plugin.v1.Header
+	(*HTTPRequestHead)(nil),         // 8: plein.plugin.v1.HTTPRequestHead
+	(*HTTPEnd)(nil),                 // 9: plein.plugin.v1.HTTPEnd
+	(*HTTPRequestPart)(nil),         // 10: plein.plugin.v1.HTTPRequestPart
+	(*HTTPResponseHead)(nil),        // 11: plein.plugin.v1.HTTPResponseHead
+	(*HTTPResponsePart)(nil),        // 12: plein.plugin.v1.HTTPResponsePart
+	(*Event)(nil),                   // 13: plein.plugin.v1.Event
+	(*DeliverRequest)(nil),          // 14: plein.plugin.v1.DeliverRequest
+	(*DeliverResponse)(nil),         // 15: plein.plugin.v1.DeliverResponse
+	(*ItemRef)(nil),                 // 16: plein.plugin.v1.ItemRef
+	(*DecorateRequest)(nil),         // 17: plein.plugin.v1.DecorateRequest
+	(*DecorateResponse)(nil),        // 18: plein.plugin.v1.DecorateResponse
+	(*HealthRequest)(nil),           // 19: plein.plugin.v1.HealthRequest
+	(*HealthResponse)(nil),          // 20: plein.plugin.v1.HealthResponse
+	(*KVEntry)(nil),                 // 21: plein.plugin.v1.KVEntry
+	(*KVGetRequest)(nil),            // 22: plein.plugin.v1.KVGetRequest
+	(*KVBatchGetRequest)(nil),       // 23: plein.plugin.v1.KVBatchGetRequest
+	(*KVBatchGetResponse)(nil),      // 24: plein.plugin.v1.KVBatchGetResponse
+	(*KVPutRequest)(nil),            // 25: plein.plugin.v1.KVPutRequest
+	(*KVPutResponse)(nil),           // 26: plein.plugin.v1.KVPutResponse
+	(*KVDeleteRequest)(nil),         // 27: plein.plugin.v1.KVDeleteRequest
+	(*KVDeleteResponse)(nil),        // 28: plein.plugin.v1.KVDeleteResponse
+	(*KVListRequest)(nil),           // 29: plein.plugin.v1.KVListRequest
+	(*KVListResponse)(nil),          // 30: plein.plugin.v1.KVListResponse
+	(*CounterAddRequest)(nil),       // 31: plein.plugin.v1.CounterAddRequest
+	(*CounterAddResponse)(nil),      // 32: plein.plugin.v1.CounterAddResponse
+	(*CounterBatchGetRequest)(nil),  // 33: plein.plugin.v1.CounterBatchGetRequest
+	(*CounterBatchGetResponse)(nil), // 34: plein.plugin.v1.CounterBatchGetResponse
+	(*BlobInfo)(nil),                // 35: plein.plugin.v1.BlobInfo
+	(*BlobPutHead)(nil),             // 36: plein.plugin.v1.BlobPutHead
+	(*BlobPutRequest)(nil),          // 37: plein.plugin.v1.BlobPutRequest
+	(*BlobGetRequest)(nil),          // 38: plein.plugin.v1.BlobGetRequest
+	(*BlobGetResponse)(nil),         // 39: plein.plugin.v1.BlobGetResponse
+	(*BlobStatRequest)(nil),         // 40: plein.plugin.v1.BlobStatRequest
+	(*BlobDeleteRequest)(nil),       // 41: plein.plugin.v1.BlobDeleteRequest
+	(*BlobDeleteResponse)(nil),      // 42: plein.plugin.v1.BlobDeleteResponse
+	(*Item)(nil),                    // 43: plein.plugin.v1.Item
+	(*ItemRegisterRequest)(nil),     // 44: plein.plugin.v1.ItemRegisterRequest
+	(*ItemRegisterResponse)(nil),    // 45: plein.plugin.v1.ItemRegisterResponse
+	(*ItemUpdateRequest)(nil),       // 46: plein.plugin.v1.ItemUpdateRequest
+	(*ItemUpdateResponse)(nil),      // 47: plein.plugin.v1.ItemUpdateResponse
+	(*ItemDeleteRequest)(nil),       // 48: plein.plugin.v1.ItemDeleteRequest
+	(*ItemDeleteResponse)(nil),      // 49: plein.plugin.v1.ItemDeleteResponse
+	(*ItemGetRequest)(nil),          // 50: plein.plugin.v1.ItemGetRequest
+	(*ItemSearchRequest)(nil),       // 51: plein.plugin.v1.ItemSearchRequest
+	(*ItemSearchResponse)(nil),      // 52: plein.plugin.v1.ItemSearchResponse
+	(*AuthorizeRequest)(nil),        // 53: plein.plugin.v1.AuthorizeRequest
+	(*AuthorizeResponse)(nil),       // 54: plein.plugin.v1.AuthorizeResponse
+	(*PublishRequest)(nil),          // 55: plein.plugin.v1.PublishRequest
+	(*PublishResponse)(nil),         // 56: plein.plugin.v1.PublishResponse
+	nil,                             // 57: plein.plugin.v1.DecorateResponse.FieldsEntry
+	nil,                             // 58: plein.plugin.v1.CounterBatchGetResponse.ValuesEntry
+	(*timestamppb.Timestamp)(nil),   // 59: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),     // 60: google.protobuf.Duration
 }
 var file_plein_plugin_v1_plugin_proto_depIdxs = []int32{
-	2,  // 0: plein.plugin.v1.Manifest.routes:type_name -> plein.plugin.v1.Route
-	58, // 1: plein.plugin.v1.Call.deadline:type_name -> google.protobuf.Timestamp
-	5,  // 2: plein.plugin.v1.HTTPRequestHead.call:type_name -> plein.plugin.v1.Call
-	6,  // 3: plein.plugin.v1.HTTPRequestHead.headers:type_name -> plein.plugin.v1.Header
-	7,  // 4: plein.plugin.v1.HTTPRequestPart.head:type_name -> plein.plugin.v1.HTTPRequestHead
-	8,  // 5: plein.plugin.v1.HTTPRequestPart.end:type_name -> plein.plugin.v1.HTTPEnd
-	6,  // 6: plein.plugin.v1.HTTPResponseHead.headers:type_name -> plein.plugin.v1.Header
-	10, // 7: plein.plugin.v1.HTTPResponsePart.head:type_name -> plein.plugin.v1.HTTPResponseHead
-	58, // 8: plein.plugin.v1.Event.time:type_name -> google.protobuf.Timestamp
-	12, // 9: plein.plugin.v1.DeliverRequest.events:type_name -> plein.plugin.v1.Event
-	5,  // 10: plein.plugin.v1.DecorateRequest.call:type_name -> plein.plugin.v1.Call
-	15, // 11: plein.plugin.v1.DecorateRequest.items:type_name -> plein.plugin.v1.ItemRef
-	56, // 12: plein.plugin.v1.DecorateResponse.fields:type_name -> plein.plugin.v1.DecorateResponse.FieldsEntry
-	58, // 13: plein.plugin.v1.KVEntry.expires_at:type_name -> google.protobuf.Timestamp
-	20, // 14: plein.plugin.v1.KVBatchGetResponse.entries:type_name -> plein.plugin.v1.KVEntry
-	59, // 15: plein.plugin.v1.KVPutRequest.ttl:type_name -> google.protobuf.Duration
-	20, // 16: plein.plugin.v1.KVListResponse.entries:type_name -> plein.plugin.v1.KVEntry
-	57, // 17: plein.plugin.v1.CounterBatchGetResponse.values:type_name -> plein.plugin.v1.CounterBatchGetResponse.ValuesEntry
-	58, // 18: plein.plugin.v1.BlobInfo.created_at:type_name -> google.protobuf.Timestamp
-	35, // 19: plein.plugin.v1.BlobPutRequest.head:type_name -> plein.plugin.v1.BlobPutHead
-	34, // 20: plein.plugin.v1.BlobGetResponse.info:type_name -> plein.plugin.v1.BlobInfo
-	58, // 21: plein.plugin.v1.Item.created_at:type_name -> google.protobuf.Timestamp
-	58, // 22: plein.plugin.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
-	42, // 23: plein.plugin.v1.ItemSearchResponse.items:type_name -> plein.plugin.v1.Item
-	0,  // 24: plein.plugin.v1.Plugin.Describe:input_type -> plein.plugin.v1.DescribeRequest
-	3,  // 25: plein.plugin.v1.Plugin.Configure:input_type -> plein.plugin.v1.ConfigureRequest
-	9,  // 26: plein.plugin.v1.Plugin.HandleHTTP:input_type -> plein.plugin.v1.HTTPRequestPart
-	13, // 27: plein.plugin.v1.Plugin.Deliver:input_type -> plein.plugin.v1.DeliverRequest
-	16, // 28: plein.plugin.v1.Plugin.Decorate:input_type -> plein.plugin.v1.DecorateRequest
-	18, // 29: plein.plugin.v1.Plugin.Health:input_type -> plein.plugin.v1.HealthRequest
-	21, // 30: plein.plugin.v1.Host.KVGet:input_type -> plein.plugin.v1.KVGetRequest
-	22, // 31: plein.plugin.v1.Host.KVBatchGet:input_type -> plein.plugin.v1.KVBatchGetRequest
-	24, // 32: plein.plugin.v1.Host.KVPut:input_type -> plein.plugin.v1.KVPutRequest
-	26, // 33: plein.plugin.v1.Host.KVDelete:input_type -> plein.plugin.v1.KVDeleteRequest
-	28, // 34: plein.plugin.v1.Host.KVList:input_type -> plein.plugin.v1.KVListRequest
-	30, // 35: plein.plugin.v1.Host.CounterAdd:input_type -> plein.plugin.v1.CounterAddRequest
-	32, // 36: plein.plugin.v1.Host.CounterBatchGet:input_type -> plein.plugin.v1.CounterBatchGetRequest
-	36, // 37: plein.plugin.v1.Host.BlobPut:input_type -> plein.plugin.v1.BlobPutRequest
-	37, // 38: plein.plugin.v1.Host.BlobGet:input_type -> plein.plugin.v1.BlobGetRequest
-	39, // 39: plein.plugin.v1.Host.BlobStat:input_type -> plein.plugin.v1.BlobStatRequest
-	40, // 40: plein.plugin.v1.Host.BlobDelete:input_type -> plein.plugin.v1.BlobDeleteRequest
-	43, // 41: plein.plugin.v1.Host.ItemRegister:input_type -> plein.plugin.v1.ItemRegisterRequest
-	45, // 42: plein.plugin.v1.Host.ItemUpdate:input_type -> plein.plugin.v1.ItemUpdateRequest
-	47, // 43: plein.plugin.v1.Host.ItemDelete:input_type -> plein.plugin.v1.ItemDeleteRequest
-	49, // 44: plein.plugin.v1.Host.ItemGet:input_type -> plein.plugin.v1.ItemGetRequest
-	50, // 45: plein.plugin.v1.Host.ItemSearch:input_type -> plein.plugin.v1.ItemSearchRequest
-	52, // 46: plein.plugin.v1.Host.Authorize:input_type -> plein.plugin.v1.AuthorizeRequest
-	54, // 47: plein.plugin.v1.Host.Publish:input_type -> plein.plugin.v1.PublishRequest
-	1,  // 48: plein.plugin.v1.Plugin.Describe:output_type -> plein.plugin.v1.Manifest
-	4,  // 49: plein.plugin.v1.Plugin.Configure:output_type -> plein.plugin.v1.ConfigureResponse
-	11, // 50: plein.plugin.v1.Plugin.HandleHTTP:output_type -> plein.plugin.v1.HTTPResponsePart
-	14, // 51: plein.plugin.v1.Plugin.Deliver:output_type -> plein.plugin.v1.DeliverResponse
-	17, // 52: plein.plugin.v1.Plugin.Decorate:output_type -> plein.plugin.v1.DecorateResponse
-	19, // 53: plein.plugin.v1.Plugin.Health:output_type -> plein.plugin.v1.HealthResponse
-	20, // 54: plein.plugin.v1.Host.KVGet:output_type -> plein.plugin.v1.KVEntry
-	23, // 55: plein.plugin.v1.Host.KVBatchGet:output_type -> plein.plugin.v1.KVBatchGetResponse
-	25, // 56: plein.plugin.v1.Host.KVPut:output_type -> plein.plugin.v1.KVPutResponse
-	27, // 57: plein.plugin.v1.Host.KVDelete:output_type -> plein.plugin.v1.KVDeleteResponse
-	29, // 58: plein.plugin.v1.Host.KVList:output_type -> plein.plugin.v1.KVListResponse
-	31, // 59: plein.plugin.v1.Host.CounterAdd:output_type -> plein.plugin.v1.CounterAddResponse
-	33, // 60: plein.plugin.v1.Host.CounterBatchGet:output_type -> plein.plugin.v1.CounterBatchGetResponse
-	34, // 61: plein.plugin.v1.Host.BlobPut:output_type -> plein.plugin.v1.BlobInfo
-	38, // 62: plein.plugin.v1.Host.BlobGet:output_type -> plein.plugin.v1.BlobGetResponse
-	34, // 63: plein.plugin.v1.Host.BlobStat:output_type -> plein.plugin.v1.BlobInfo
-	41, // 64: plein.plugin.v1.Host.BlobDelete:output_type -> plein.plugin.v1.BlobDeleteResponse
-	44, // 65: plein.plugin.v1.Host.ItemRegister:output_type -> plein.plugin.v1.ItemRegisterResponse
-	46, // 66: plein.plugin.v1.Host.ItemUpdate:output_type -> plein.plugin.v1.ItemUpdateResponse
-	48, // 67: plein.plugin.v1.Host.ItemDelete:output_type -> plein.plugin.v1.ItemDeleteResponse
-	42, // 68: plein.plugin.v1.Host.ItemGet:output_type -> plein.plugin.v1.Item
-	51, // 69: plein.plugin.v1.Host.ItemSearch:output_type -> plein.plugin.v1.ItemSearchResponse
-	53, // 70: plein.plugin.v1.Host.Authorize:output_type -> plein.plugin.v1.AuthorizeResponse
-	55, // 71: plein.plugin.v1.Host.Publish:output_type -> plein.plugin.v1.PublishResponse
-	48, // [48:72] is the sub-list for method output_type
-	24, // [24:48] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	3,  // 0: plein.plugin.v1.Manifest.routes:type_name -> plein.plugin.v1.Route
+	2,  // 1: plein.plugin.v1.Manifest.fields:type_name -> plein.plugin.v1.Field
+	59, // 2: plein.plugin.v1.Call.deadline:type_name -> google.protobuf.Timestamp
+	6,  // 3: plein.plugin.v1.HTTPRequestHead.call:type_name -> plein.plugin.v1.Call
+	7,  // 4: plein.plugin.v1.HTTPRequestHead.headers:type_name -> plein.plugin.v1.Header
+	8,  // 5: plein.plugin.v1.HTTPRequestPart.head:type_name -> plein.plugin.v1.HTTPRequestHead
+	9,  // 6: plein.plugin.v1.HTTPRequestPart.end:type_name -> plein.plugin.v1.HTTPEnd
+	7,  // 7: plein.plugin.v1.HTTPResponseHead.headers:type_name -> plein.plugin.v1.Header
+	11, // 8: plein.plugin.v1.HTTPResponsePart.head:type_name -> plein.plugin.v1.HTTPResponseHead
+	59, // 9: plein.plugin.v1.Event.time:type_name -> google.protobuf.Timestamp
+	13, // 10: plein.plugin.v1.DeliverRequest.events:type_name -> plein.plugin.v1.Event
+	6,  // 11: plein.plugin.v1.DecorateRequest.call:type_name -> plein.plugin.v1.Call
+	16, // 12: plein.plugin.v1.DecorateRequest.items:type_name -> plein.plugin.v1.ItemRef
+	57, // 13: plein.plugin.v1.DecorateResponse.fields:type_name -> plein.plugin.v1.DecorateResponse.FieldsEntry
+	59, // 14: plein.plugin.v1.KVEntry.expires_at:type_name -> google.protobuf.Timestamp
+	21, // 15: plein.plugin.v1.KVBatchGetResponse.entries:type_name -> plein.plugin.v1.KVEntry
+	60, // 16: plein.plugin.v1.KVPutRequest.ttl:type_name -> google.protobuf.Duration
+	21, // 17: plein.plugin.v1.KVListResponse.entries:type_name -> plein.plugin.v1.KVEntry
+	58, // 18: plein.plugin.v1.CounterBatchGetResponse.values:type_name -> plein.plugin.v1.CounterBatchGetResponse.ValuesEntry
+	59, // 19: plein.plugin.v1.BlobInfo.created_at:type_name -> google.protobuf.Timestamp
+	36, // 20: plein.plugin.v1.BlobPutRequest.head:type_name -> plein.plugin.v1.BlobPutHead
+	35, // 21: plein.plugin.v1.BlobGetResponse.info:type_name -> plein.plugin.v1.BlobInfo
+	59, // 22: plein.plugin.v1.Item.created_at:type_name -> google.protobuf.Timestamp
+	59, // 23: plein.plugin.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
+	43, // 24: plein.plugin.v1.ItemSearchResponse.items:type_name -> plein.plugin.v1.Item
+	0,  // 25: plein.plugin.v1.Plugin.Describe:input_type -> plein.plugin.v1.DescribeRequest
+	4,  // 26: plein.plugin.v1.Plugin.Configure:input_type -> plein.plugin.v1.ConfigureRequest
+	10, // 27: plein.plugin.v1.Plugin.HandleHTTP:input_type -> plein.plugin.v1.HTTPRequestPart
+	14, // 28: plein.plugin.v1.Plugin.Deliver:input_type -> plein.plugin.v1.DeliverRequest
+	17, // 29: plein.plugin.v1.Plugin.Decorate:input_type -> plein.plugin.v1.DecorateRequest
+	19, // 30: plein.plugin.v1.Plugin.Health:input_type -> plein.plugin.v1.HealthRequest
+	22, // 31: plein.plugin.v1.Host.KVGet:input_type -> plein.plugin.v1.KVGetRequest
+	23, // 32: plein.plugin.v1.Host.KVBatchGet:input_type -> plein.plugin.v1.KVBatchGetRequest
+	25, // 33: plein.plugin.v1.Host.KVPut:input_type -> plein.plugin.v1.KVPutRequest
+	27, // 34: plein.plugin.v1.Host.KVDelete:input_type -> plein.plugin.v1.KVDeleteRequest
+	29, // 35: plein.plugin.v1.Host.KVList:input_type -> plein.plugin.v1.KVListRequest
+	31, // 36: plein.plugin.v1.Host.CounterAdd:input_type -> plein.plugin.v1.CounterAddRequest
+	33, // 37: plein.plugin.v1.Host.CounterBatchGet:input_type -> plein.plugin.v1.CounterBatchGetRequest
+	37, // 38: plein.plugin.v1.Host.BlobPut:input_type -> plein.plugin.v1.BlobPutRequest
+	38, // 39: plein.plugin.v1.Host.BlobGet:input_type -> plein.plugin.v1.BlobGetRequest
+	40, // 40: plein.plugin.v1.Host.BlobStat:input_type -> plein.plugin.v1.BlobStatRequest
+	41, // 41: plein.plugin.v1.Host.BlobDelete:input_type -> plein.plugin.v1.BlobDeleteRequest
+	44, // 42: plein.plugin.v1.Host.ItemRegister:input_type -> plein.plugin.v1.ItemRegisterRequest
+	46, // 43: plein.plugin.v1.Host.ItemUpdate:input_type -> plein.plugin.v1.ItemUpdateRequest
+	48, // 44: plein.plugin.v1.Host.ItemDelete:input_type -> plein.plugin.v1.ItemDeleteRequest
+	50, // 45: plein.plugin.v1.Host.ItemGet:input_type -> plein.plugin.v1.ItemGetRequest
+	51, // 46: plein.plugin.v1.Host.ItemSearch:input_type -> plein.plugin.v1.ItemSearchRequest
+	53, // 47: plein.plugin.v1.Host.Authorize:input_type -> plein.plugin.v1.AuthorizeRequest
+	55, // 48: plein.plugin.v1.Host.Publish:input_type -> plein.plugin.v1.PublishRequest
+	1,  // 49: plein.plugin.v1.Plugin.Describe:output_type -> plein.plugin.v1.Manifest
+	5,  // 50: plein.plugin.v1.Plugin.Configure:output_type -> plein.plugin.v1.ConfigureResponse
+	12, // 51: plein.plugin.v1.Plugin.HandleHTTP:output_type -> plein.plugin.v1.HTTPResponsePart
+	15, // 52: plein.plugin.v1.Plugin.Deliver:output_type -> plein.plugin.v1.DeliverResponse
+	18, // 53: plein.plugin.v1.Plugin.Decorate:output_type -> plein.plugin.v1.DecorateResponse
+	20, // 54: plein.plugin.v1.Plugin.Health:output_type -> plein.plugin.v1.HealthResponse
+	21, // 55: plein.plugin.v1.Host.KVGet:output_type -> plein.plugin.v1.KVEntry
+	24, // 56: plein.plugin.v1.Host.KVBatchGet:output_type -> plein.plugin.v1.KVBatchGetResponse
+	26, // 57: plein.plugin.v1.Host.KVPut:output_type -> plein.plugin.v1.KVPutResponse
+	28, // 58: plein.plugin.v1.Host.KVDelete:output_type -> plein.plugin.v1.KVDeleteResponse
+	30, // 59: plein.plugin.v1.Host.KVList:output_type -> plein.plugin.v1.KVListResponse
+	32, // 60: plein.plugin.v1.Host.CounterAdd:output_type -> plein.plugin.v1.CounterAddResponse
+	34, // 61: plein.plugin.v1.Host.CounterBatchGet:output_type -> plein.plugin.v1.CounterBatchGetResponse
+	35, // 62: plein.plugin.v1.Host.BlobPut:output_type -> plein.plugin.v1.BlobInfo
+	39, // 63: plein.plugin.v1.Host.BlobGet:output_type -> plein.plugin.v1.BlobGetResponse
+	35, // 64: plein.plugin.v1.Host.BlobStat:output_type -> plein.plugin.v1.BlobInfo
+	42, // 65: plein.plugin.v1.Host.BlobDelete:output_type -> plein.plugin.v1.BlobDeleteResponse
+	45, // 66: plein.plugin.v1.Host.ItemRegister:output_type -> plein.plugin.v1.ItemRegisterResponse
+	47, // 67: plein.plugin.v1.Host.ItemUpdate:output_type -> plein.plugin.v1.ItemUpdateResponse
+	49, // 68: plein.plugin.v1.Host.ItemDelete:output_type -> plein.plugin.v1.ItemDeleteResponse
+	43, // 69: plein.plugin.v1.Host.ItemGet:output_type -> plein.plugin.v1.Item
+	52, // 70: plein.plugin.v1.Host.ItemSearch:output_type -> plein.plugin.v1.ItemSearchResponse
+	54, // 71: plein.plugin.v1.Host.Authorize:output_type -> plein.plugin.v1.AuthorizeResponse
+	56, // 72: plein.plugin.v1.Host.Publish:output_type -> plein.plugin.v1.PublishResponse
+	49, // [49:73] is the sub-list for method output_type
+	25, // [25:49] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_plein_plugin_v1_plugin_proto_init() }
@@ -3737,22 +3817,22 @@ func file_plein_plugin_v1_plugin_proto_init() {
 	if File_plein_plugin_v1_plugin_proto != nil {
 		return
 	}
-	file_plein_plugin_v1_plugin_proto_msgTypes[9].OneofWrappers = []any{
+	file_plein_plugin_v1_plugin_proto_msgTypes[10].OneofWrappers = []any{
 		(*HTTPRequestPart_Head)(nil),
 		(*HTTPRequestPart_Body)(nil),
 		(*HTTPRequestPart_End)(nil),
 	}
-	file_plein_plugin_v1_plugin_proto_msgTypes[11].OneofWrappers = []any{
+	file_plein_plugin_v1_plugin_proto_msgTypes[12].OneofWrappers = []any{
 		(*HTTPResponsePart_Head)(nil),
 		(*HTTPResponsePart_Body)(nil),
 	}
-	file_plein_plugin_v1_plugin_proto_msgTypes[24].OneofWrappers = []any{}
-	file_plein_plugin_v1_plugin_proto_msgTypes[26].OneofWrappers = []any{}
-	file_plein_plugin_v1_plugin_proto_msgTypes[36].OneofWrappers = []any{
+	file_plein_plugin_v1_plugin_proto_msgTypes[25].OneofWrappers = []any{}
+	file_plein_plugin_v1_plugin_proto_msgTypes[27].OneofWrappers = []any{}
+	file_plein_plugin_v1_plugin_proto_msgTypes[37].OneofWrappers = []any{
 		(*BlobPutRequest_Head)(nil),
 		(*BlobPutRequest_Chunk)(nil),
 	}
-	file_plein_plugin_v1_plugin_proto_msgTypes[38].OneofWrappers = []any{
+	file_plein_plugin_v1_plugin_proto_msgTypes[39].OneofWrappers = []any{
 		(*BlobGetResponse_Info)(nil),
 		(*BlobGetResponse_Chunk)(nil),
 	}
@@ -3762,7 +3842,7 @@ func file_plein_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plein_plugin_v1_plugin_proto_rawDesc), len(file_plein_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   58,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
