@@ -182,7 +182,7 @@ func (s *hostService) KVBatchGet(ctx context.Context, handle string, keys []stri
 	}
 	now := store.Micros(s.cfg.Now())
 	cond, arg := s.cfg.DB.InList("key", 2, keys)
-	rows, err := s.cfg.DB.QueryContext(ctx, `SELECT `+kvColumns+` FROM plugin_kv WHERE plugin = $1 AND `+cond, s.cfg.Plugin, arg)
+	rows, err := s.cfg.DB.QueryCached(ctx, `SELECT `+kvColumns+` FROM plugin_kv WHERE plugin = $1 AND `+cond, s.cfg.Plugin, arg)
 	if err != nil {
 		return nil, s.internal("kv batch get", err)
 	}
@@ -327,7 +327,7 @@ func (s *hostService) KVList(ctx context.Context, handle, prefix, after string, 
 	}
 	args = append(args, limit+1)
 	query += fmt.Sprintf(` ORDER BY key LIMIT $%d`, len(args))
-	rows, err := s.cfg.DB.QueryContext(ctx, query, args...)
+	rows, err := s.cfg.DB.QueryCached(ctx, query, args...)
 	if err != nil {
 		return nil, "", s.internal("kv list", err)
 	}
@@ -391,7 +391,7 @@ func (s *hostService) CounterBatchGet(ctx context.Context, handle string, names 
 		return out, nil
 	}
 	cond, arg := s.cfg.DB.InList("key", 2, names)
-	rows, err := s.cfg.DB.QueryContext(ctx, `SELECT key, value FROM plugin_counters WHERE plugin = $1 AND `+cond, s.cfg.Plugin, arg)
+	rows, err := s.cfg.DB.QueryCached(ctx, `SELECT key, value FROM plugin_counters WHERE plugin = $1 AND `+cond, s.cfg.Plugin, arg)
 	if err != nil {
 		return nil, s.internal("counter batch get", err)
 	}
