@@ -547,7 +547,7 @@ func TestHostileTextIsA4xxOnEveryRoute(t *testing.T) {
 		for _, c := range matrix {
 			method := strings.Fields(c.route)[0]
 			f := m.fixture()
-			for _, param := range []string{"{space}", "{target}", "{role}", "{item}", "{comment}"} {
+			for _, param := range []string{"{space}", "{target}", "{role}", "{item}", "{comment}", "{doc}", "{trashed}", "bookmarks"} {
 				if strings.Contains(c.path, param) {
 					path := strings.Replace(c.path, param, "x%00y", 1)
 					check("path "+param, method, f.expand(path), m.expandBody(f, c.body))
@@ -572,7 +572,8 @@ func TestHostileTextIsA4xxOnEveryRoute(t *testing.T) {
 		}
 		for _, path := range []string{"/api/v1/feed?tag=a%00b", "/api/v1/feed?kind=a%01b", "/api/v1/search?q=a%00b",
 			"/api/v1/users?role=a%00b", "/api/v1/users?cursor=WyJhXHUwMDAwYiJd", "/api/v1/feed?cursor=WyIxIiwiYVx1MDAwMGIiXQ",
-			"/api/v1/spaces?cursor=%ff"} {
+			"/api/v1/spaces?cursor=%ff", "/api/v1/features?space=a%00b", "/api/v1/documents/x/content?version=%00",
+			"/api/v1/spaces/x/trash?cursor=%ff"} {
 			check("query", "GET", path, nil)
 		}
 	})

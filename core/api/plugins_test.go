@@ -91,6 +91,12 @@ func TestPluginLifecycleThroughTheAPI(t *testing.T) {
 		if r := e.As(emp, "PUT", "/api/v1/admin/plugins/bookmarks", map[string]any{"enabled": true}); r.Status != 403 {
 			t.Fatalf("an employee enables: %d", r.Status)
 		}
+		for _, bad := range []map[string]any{{"enabled": "yes"}, {"spaces": 5}, {"spaces": []string{"no-such-space"}},
+			{"roles": []int{1}}, {"settings": []int{1}}, {"colour": "red"}} {
+			if r := e.As(mgr, "PUT", "/api/v1/admin/plugins/bookmarks", bad); r.Status < 400 || r.Status >= 500 {
+				t.Errorf("PUT %v: %d %s, want a 4xx", bad, r.Status, r.Body)
+			}
+		}
 
 		if r := e.As(mgr, "PUT", "/api/v1/admin/plugins/bookmarks", map[string]any{"enabled": true}); r.Status != 200 {
 			t.Fatalf("enable: %d %s", r.Status, r.Body)
