@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/pleinhq/plein/core/content"
-	"github.com/pleinhq/plein/core/documents"
 	"github.com/pleinhq/plein/core/identity"
 	"github.com/pleinhq/plein/core/internal/testapp"
 	"github.com/pleinhq/plein/core/spaces"
@@ -279,7 +278,7 @@ func (m *matrixEnv) fixture() fixture {
 	f.comment = cm.ID
 	f.doc = m.document(f, "agenda.txt")
 	f.trashed = m.document(f, "oud.txt")
-	if err := m.App.Documents.Delete(ctx, f.target, documentOf(m, f.trashed)); err != nil {
+	if err := m.App.Documents.Delete(ctx, f.target, f.trashed); err != nil {
 		m.t.Fatal(err)
 	}
 	return f
@@ -297,14 +296,6 @@ func (m *matrixEnv) document(f fixture, name string) string {
 		m.t.Fatal(err)
 	}
 	return d.ID
-}
-
-func documentOf(m *matrixEnv, id string) documents.Document {
-	d, err := m.App.Documents.Get(context.Background(), content.Scope{AllSpaces: true}, id)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	return d
 }
 
 // expandBody fills a case's body from the fixture.

@@ -178,12 +178,7 @@ func (s *Server) deleteItem(c *fiber.Ctx) error {
 	}
 	if it.Kind == content.KindDocument {
 		// A document goes to the trash, whichever route deletes it.
-		doc, err := s.documents.Get(c.UserContext(), s.scope(p), it.ID)
-		if err != nil {
-			return err
-		}
-		err = s.documents.Delete(c.UserContext(), p.UserID, doc)
-		if err != nil {
+		if err := s.documents.Delete(c.UserContext(), p.UserID, it.ID); err != nil {
 			return err
 		}
 		return c.SendStatus(fiber.StatusNoContent)

@@ -193,7 +193,7 @@ func (s *Server) deleteDocument(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.documents.Delete(c.UserContext(), p.UserID, doc); err != nil {
+	if err := s.documents.Delete(c.UserContext(), p.UserID, doc.ID); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -1,9 +1,7 @@
 package api_test
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,40 +13,12 @@ import (
 	"github.com/pleinhq/plein/core/internal/testsvc"
 )
 
-var (
-	pluginsOnce  sync.Once
-	pluginBinDir string
-	pluginsErr   error
-)
-
-// examplePlugins are the SDK's example plugins, by binary name.
-var examplePlugins = map[string]string{
-	"bookmarks": "github.com/pleinhq/plein/sdk/examples/bookmarks/cmd/bookmarks",
-	"views":     "github.com/pleinhq/plein/sdk/examples/views/cmd/views",
-}
-
-// pluginDir is a fresh plugin directory holding the example plugins, built once for
-// this package's tests.
+// pluginDir is a fresh plugin directory holding the SDK's example plugins.
 func pluginDir(t testing.TB) string {
 	t.Helper()
-	pluginsOnce.Do(func() {
-		if pluginBinDir, pluginsErr = os.MkdirTemp("", "plein-plugins-"); pluginsErr != nil {
-			return
-		}
-		for name, pkg := range examplePlugins {
-			out, err := exec.Command("go", "build", "-o", filepath.Join(pluginBinDir, name), pkg).CombinedOutput()
-			if err != nil {
-				pluginsErr = fmt.Errorf("build %s: %v\n%s", name, err, out)
-				return
-			}
-		}
-	})
-	if pluginsErr != nil {
-		t.Fatal(pluginsErr)
-	}
 	dir := t.TempDir()
-	for name := range examplePlugins {
-		data, err := os.ReadFile(filepath.Join(pluginBinDir, name))
+	for _, name := range []string{"bookmarks", "views"} {
+		data, err := os.ReadFile(testsvc.ExamplePlugin(t, name))
 		if err != nil {
 			t.Fatal(err)
 		}

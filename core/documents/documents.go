@@ -96,9 +96,6 @@ func New(db *store.DB, blobs blob.Store, cs *content.Service, log *slog.Logger, 
 // MaxSize is the most bytes one upload may have.
 func (s *Service) MaxSize() int64 { return s.opts.MaxSize }
 
-// Blobs is the store the bytes live in.
-func (s *Service) Blobs() blob.Store { return s.blobs }
-
 // Create makes a document in a space from a staged file, written by author, who the
 // caller has checked may add items there. An empty title takes the file's name. The
 // staged file is committed or, on error, discarded.
@@ -248,12 +245,12 @@ func (s *Service) PresignURL(ctx context.Context, v Version, ttl time.Duration, 
 
 // Delete moves a document to the trash: it is gone from every read at once, and its
 // bytes are purged after the retention period unless Restore brings it back.
-func (s *Service) Delete(ctx context.Context, by string, doc Document) error {
+func (s *Service) Delete(ctx context.Context, by, id string) error {
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if err := s.content.SetTrashedTx(ctx, tx, doc.ID, s.now()); err != nil {
+		if err := s.content.SetTrashedTx(ctx, tx, id, s.now()); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE documents SET deleted_by = $1 WHERE item_id = $2`, by, doc.ID)
+		_, err := tx.ExecContext(ctx, `UPDATE documents SET deleted_by = $1 WHERE item_id = $2`, by, id)
 		return err
 	})
 	return wrap("delete document", err)

@@ -192,7 +192,7 @@ func TestLargeDocumentThroughMinIO(t *testing.T) {
 	}
 
 	// The same bytes straight through minio-go, same server, same run.
-	c, err := minio.New(s3.Endpoint, &minio.Options{Creds: credentialsOf(s3.AccessKey, s3.SecretKey)})
+	c, err := minio.New(s3.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s3.AccessKey, s3.SecretKey, "")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,8 +344,4 @@ func TestMinIOStoppedMidUpload(t *testing.T) {
 	if string(data) != "weer heel" {
 		t.Fatalf("download after MinIO is back: %d %q", got.StatusCode, data)
 	}
-}
-
-func credentialsOf(access, secret string) *credentials.Credentials {
-	return credentials.NewStaticV4(access, secret, "")
 }

@@ -11,12 +11,15 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -314,4 +317,39 @@ func Eventually(t testing.TB, what string, limit time.Duration, check func() boo
 		time.Sleep(10 * time.Millisecond)
 	}
 	return time.Since(start)
+}
+
+var examples struct {
+	sync.Mutex
+	dir   string
+	built map[string]error
+}
+
+// ExamplePlugin returns the path of the SDK's example plugin name
+// (sdk/examples/<name>/cmd/<name>), built once per test process, without -race: a
+// race-built plugin launches several times slower, and its races are the SDK's tests'.
+func ExamplePlugin(t testing.TB, name string) string {
+	t.Helper()
+	examples.Lock()
+	defer examples.Unlock()
+	if examples.dir == "" {
+		dir, err := os.MkdirTemp("", "plein-example-plugins-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		examples.dir, examples.built = dir, map[string]error{}
+	}
+	path := filepath.Join(examples.dir, name)
+	err, done := examples.built[name]
+	if !done {
+		out, buildErr := exec.Command("go", "build", "-o", path, "github.com/pleinhq/plein/sdk/examples/"+name+"/cmd/"+name).CombinedOutput()
+		if buildErr != nil {
+			buildErr = fmt.Errorf("build the %s example plugin: %v\n%s", name, buildErr, out)
+		}
+		err, examples.built[name] = buildErr, buildErr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
