@@ -319,7 +319,7 @@ func Eventually(t testing.TB, what string, limit time.Duration, check func() boo
 	return time.Since(start)
 }
 
-var examples struct {
+var plugins struct {
 	sync.Mutex
 	dir   string
 	built map[string]error
@@ -330,23 +330,35 @@ var examples struct {
 // race-built plugin launches several times slower, and its races are the SDK's tests'.
 func ExamplePlugin(t testing.TB, name string) string {
 	t.Helper()
-	examples.Lock()
-	defer examples.Unlock()
-	if examples.dir == "" {
-		dir, err := os.MkdirTemp("", "plein-example-plugins-")
+	return buildPlugin(t, "example-"+name, "github.com/pleinhq/plein/sdk/examples/"+name+"/cmd/"+name)
+}
+
+// BundledPlugin returns the path of the bundled plugin name (plugins/<name>), built
+// once per test process, without -race, like ExamplePlugin.
+func BundledPlugin(t testing.TB, name string) string {
+	t.Helper()
+	return buildPlugin(t, name, "github.com/pleinhq/plein/plugins/"+name)
+}
+
+func buildPlugin(t testing.TB, file, pkg string) string {
+	t.Helper()
+	plugins.Lock()
+	defer plugins.Unlock()
+	if plugins.dir == "" {
+		dir, err := os.MkdirTemp("", "plein-test-plugins-")
 		if err != nil {
 			t.Fatal(err)
 		}
-		examples.dir, examples.built = dir, map[string]error{}
+		plugins.dir, plugins.built = dir, map[string]error{}
 	}
-	path := filepath.Join(examples.dir, name)
-	err, done := examples.built[name]
+	path := filepath.Join(plugins.dir, file)
+	err, done := plugins.built[file]
 	if !done {
-		out, buildErr := exec.Command("go", "build", "-o", path, "github.com/pleinhq/plein/sdk/examples/"+name+"/cmd/"+name).CombinedOutput()
+		out, buildErr := exec.Command("go", "build", "-o", path, pkg).CombinedOutput()
 		if buildErr != nil {
-			buildErr = fmt.Errorf("build the %s example plugin: %v\n%s", name, buildErr, out)
+			buildErr = fmt.Errorf("build the plugin %s: %v\n%s", pkg, buildErr, out)
 		}
-		err, examples.built[name] = buildErr, buildErr
+		err, plugins.built[file] = buildErr, buildErr
 	}
 	if err != nil {
 		t.Fatal(err)
