@@ -37,7 +37,8 @@ type NewItem struct {
 	// Kind is the plugin's name for the object, e.g. "question".
 	Kind string
 	// SpaceID is the space the item belongs to; the acting user must be allowed to
-	// create content there.
+	// create content there. "" puts the item outside every space: then Restricted
+	// must not be empty, and only its grantees and its author read it.
 	SpaceID string
 	Title   string
 	// Body is the searchable text.
@@ -47,7 +48,8 @@ type NewItem struct {
 	Restricted []string
 }
 
-// ItemUpdate replaces an item's title, body and restriction.
+// ItemUpdate replaces an item's title, body and restriction. An item outside spaces
+// keeps a restriction: an empty one is ErrInvalid.
 type ItemUpdate struct {
 	Title      string
 	Body       string
@@ -65,10 +67,10 @@ type ItemQuery struct {
 	Limit int
 }
 
-// Register creates an item owned by the plugin and authored by the acting user (by
-// the plugin itself in the background) and returns its id. It returns ErrForbidden if
-// the user may not create content in the space and ErrInvalid for a missing kind or
-// title.
+// Register creates an item owned by the plugin and authored by the acting user and
+// returns its id. It returns ErrForbidden if the user may not create content in the
+// space (or in the background, where there is no user), and ErrInvalid for a missing
+// kind or title, or for an item outside spaces without a restriction.
 func (i Items) Register(ctx context.Context, it NewItem) (string, error) {
 	resp, err := i.rpc.ItemRegister(ctx, &pb.ItemRegisterRequest{
 		Call: handle(ctx), Kind: it.Kind, SpaceId: it.SpaceID, Title: it.Title, Body: it.Body, Restricted: it.Restricted,

@@ -155,7 +155,7 @@ func (a *App) openDomain(ctx context.Context) error {
 	// The plugin host registers for changes, so it comes before the notifier starts.
 	a.Plugins, err = pluginhost.New(pluginhost.Config{Dir: a.cfg.PluginDir, DB: a.DB, Blobs: a.Blobs, Changes: a.Changes,
 		Items: contentitems.New(a.Content, a.DB), Authz: a.Authz, Log: a.log, LogLevel: a.cfg.LogLevel.String(),
-		BodyLimit: a.cfg.UploadLimit})
+		Counters: a.counters(), BodyLimit: a.cfg.UploadLimit})
 	if err != nil {
 		return fmt.Errorf("PLEIN_PLUGIN_DIR: %w", err)
 	}
@@ -228,6 +228,15 @@ func (a *App) openRedis(ctx context.Context) error {
 	a.closers = append(a.closers, rb.Close)
 	a.Limiter = ratelimit.NewRedis(a.Redis, a.cfg.RedisPrefix+"rate:")
 	return nil
+}
+
+// counters keeps plugin counters in Redis when it is configured; nil keeps them in
+// SQL alone.
+func (a *App) counters() *pluginhost.RedisCounters {
+	if a.Redis == nil {
+		return nil
+	}
+	return pluginhost.NewRedisCounters(a.Redis, a.cfg.RedisPrefix+"counters:", a.log)
 }
 
 // checks lists the backends /readyz asks: always SQL and blobs, Redis when configured.

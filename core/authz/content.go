@@ -2,10 +2,16 @@ package authz
 
 import "github.com/pleinhq/plein/core/fault"
 
-// CheckCreateItem allows adding an item of kind to a space: content create there, and
+// CheckCreateItem allows adding an item of kind to a space: content create there, or
+// create on "item-<kind>" (so a policy line such as "p, reader, space:*,
+// item-question, create" lets readers ask questions without letting them post), and
 // for news also news create (moderators, by default). Invisible spaces are NotFound.
 func (a *Authorizer) CheckCreateItem(p *Principal, spaceID, kind string) error {
-	if err := a.RequireSpace(p, spaceID, "content", "create"); err != nil {
+	err := a.RequireSpace(p, spaceID, "content", "create")
+	if fault.Is(err, fault.Forbidden) && a.Can(p, Space(spaceID), "item-"+kind, "create") {
+		err = nil
+	}
+	if err != nil {
 		return err
 	}
 	if kind == "news" {

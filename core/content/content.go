@@ -162,20 +162,22 @@ func (q *sqlq) readable(sc Scope) {
 }
 
 // access adds the conditions of readable but the trash: the scope's spaces, and the
-// item's restriction.
+// item's restriction. An item outside spaces (a plugin's, space_id NULL) is read
+// through its restriction alone, and by nobody without one.
 func (q *sqlq) access(sc Scope) {
-	if !sc.AllSpaces {
-		if len(sc.Spaces) == 0 {
-			q.add(" AND 1 = 0")
-			return
-		}
-		q.add(" AND ", q.in("i.space_id", sc.Spaces))
+	switch {
+	case sc.AllSpaces:
+		q.add(" AND (i.space_id IS NOT NULL OR i.restricted)")
+	case len(sc.Spaces) == 0:
+		q.add(" AND i.space_id IS NULL AND i.restricted")
+	default:
+		q.add(" AND (", q.in("i.space_id", sc.Spaces), " OR (i.space_id IS NULL AND i.restricted))")
 	}
 	q.add(" AND (NOT i.restricted OR i.author_id = ", q.arg(sc.UserID),
 		" OR EXISTS (SELECT 1 FROM item_access a WHERE a.item_id = i.id AND ", q.in("a.grantee", sc.grantees()), "))")
 }
 
-const itemColumns = `i.id, i.kind, i.owner, i.space_id, i.author_id, COALESCE(au.name, ''), i.title, i.body, i.parent_id,
+const itemColumns = `i.id, i.kind, i.owner, COALESCE(i.space_id, ''), i.author_id, COALESCE(au.name, ''), i.title, i.body, i.parent_id,
 	i.position, i.tags, i.mentions, i.comment_count, i.restricted, i.created_at, i.updated_at, i.edited_by, COALESCE(ed.name, ''),
 	dv.number, dv.filename, dv.size, dv.content_type, dv.sha256`
 

@@ -77,10 +77,15 @@ func (s *Service) Create(ctx context.Context, author, spaceID string, in NewItem
 }
 
 // CreateTx is Create inside the caller's transaction, for writers that must add more
-// rows with the item atomically. It returns the new item's id.
+// rows with the item atomically. It returns the new item's id. A plugin's item may
+// have no space (spaceID ""): nobody reads it until the caller restricts it, in the
+// same transaction, to its readers.
 func (s *Service) CreateTx(ctx context.Context, tx *sql.Tx, author, spaceID string, in NewItem) (string, error) {
 	if in.Owner == "" {
 		in.Owner = "core"
+	}
+	if spaceID == "" && in.Owner == "core" {
+		return "", fault.Invalidf("space_id", "the core's items belong to a space")
 	}
 	if !ValidKind(in.Kind) {
 		return "", fault.Invalidf("kind", "not an item kind")
@@ -107,7 +112,7 @@ func (s *Service) CreateTx(ctx context.Context, tx *sql.Tx, author, spaceID stri
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO items (id, kind, owner, space_id, author_id, parent_id, position, title, body,
 		tags, mentions, search_extra, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
-		id, in.Kind, in.Owner, spaceID, author, in.ParentID, pos, title, body, jsonText(tags), jsonText(mentioned), in.SearchExtra, now); err != nil {
+		id, in.Kind, in.Owner, nullIfEmpty(spaceID), author, in.ParentID, pos, title, body, jsonText(tags), jsonText(mentioned), in.SearchExtra, now); err != nil {
 		if store.IsForeignKeyViolation(err) {
 			return "", fault.NotFoundf("no such space")
 		}
@@ -125,6 +130,14 @@ func (s *Service) CreateTx(ctx context.Context, tx *sql.Tx, author, spaceID stri
 		}
 	}
 	return id, wrap("create item", s.reindex(ctx, tx, id))
+}
+
+// nullIfEmpty is s, or SQL NULL for "".
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // RecordEditTx marks an item edited by editor now, with new search_extra text, inside
@@ -287,7 +300,8 @@ type ItemPatch struct {
 	Attachments *[]string
 }
 
-// Update applies a patch by editor, who the caller has checked may edit the item.
+// Update applies a patch by editor, who the caller has checked may edit the item; ""
+// records no editor (a plugin changing its item after its author's account went).
 func (s *Service) Update(ctx context.Context, editor string, it Item, p ItemPatch) (Item, error) {
 	kind := it.Kind
 	if p.Kind != nil && *p.Kind != it.Kind {
@@ -340,7 +354,7 @@ func (s *Service) Update(ctx context.Context, editor string, it Item, p ItemPatc
 		}
 		tags := Tags(body)
 		if _, err := tx.ExecContext(ctx, `UPDATE items SET kind = $1, title = $2, body = $3, tags = $4, mentions = $5,
-			updated_at = $6, edited_by = $7 WHERE id = $8`, kind, title, body, jsonText(tags), jsonText(mentioned), now, editor, it.ID); err != nil {
+			updated_at = $6, edited_by = $7 WHERE id = $8`, kind, title, body, jsonText(tags), jsonText(mentioned), now, nullIfEmpty(editor), it.ID); err != nil {
 			return err
 		}
 		if err := recordTags(ctx, tx, it.ID, tags); err != nil {

@@ -45,7 +45,7 @@ func (s *Service) placePage(ctx context.Context, tx *sql.Tx, spaceID, self strin
 			}
 			var sp, kind string
 			var up sql.NullString
-			err := tx.QueryRowContext(ctx, `SELECT space_id, kind, parent_id FROM items WHERE id = $1`, cur).Scan(&sp, &kind, &up)
+			err := tx.QueryRowContext(ctx, `SELECT COALESCE(space_id, ''), kind, parent_id FROM items WHERE id = $1`, cur).Scan(&sp, &kind, &up)
 			if errors.Is(err, sql.ErrNoRows) || (err == nil && (sp != spaceID || kind != KindPage)) {
 				return 0, fault.Invalidf("parent_id", "not a page of this space")
 			}

@@ -121,23 +121,55 @@ type declaredFields struct {
 	items  []string
 }
 
-// readFields reads declared decoration fields from the plugins' KV and counters in
-// one query, and returns item id -> plugin -> its JSON object.
+// readFields reads declared decoration fields from the plugins' KV and counters, and
+// returns item id -> plugin -> its JSON object. Counters come from Redis when it is
+// configured and holds them; everything else comes from one SQL query.
 func (h *Host) readFields(ctx context.Context, userID string, ds []declaredFields) (map[string]map[string]json.RawMessage, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.DecorateTimeout)
 	defer cancel()
+	type counter struct{ n, version int64 }
+	counters := map[counterRef]counter{} // counters read, by plugin and name
+	kvs := map[counterRef][]byte{}       // KV entries read, by plugin and key
+	inRedis := map[counterRef]bool{}
+	rc := h.cfg.Counters
+	if rc != nil {
+		var refs []counterRef
+		for _, d := range ds {
+			for _, f := range d.fields {
+				if f.From == sdk.FromCounter {
+					for _, id := range d.items {
+						refs = append(refs, counterRef{d.plugin, f.KeyFor(id, userID)})
+					}
+				}
+			}
+		}
+		if len(refs) > 0 {
+			vals, _, err := rc.get(ctx, refs)
+			if err != nil {
+				rc = nil // Redis is away: SQL answers, and nothing is stored back
+			}
+			for i, v := range vals {
+				counters[refs[i]] = counter{n: v}
+				inRedis[refs[i]] = true
+			}
+		}
+	}
 	var q strings.Builder
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	now := "" // the clock's parameter, added with the first KV branch
+	var fromSQL []counterRef
 	for _, d := range ds {
 		var counters, kv []string
 		for _, f := range d.fields {
 			for _, id := range d.items {
-				if f.From == sdk.FromCounter {
-					counters = append(counters, f.KeyFor(id, userID))
-				} else {
-					kv = append(kv, f.KeyFor(id, userID))
+				key := f.KeyFor(id, userID)
+				switch {
+				case f.From != sdk.FromCounter:
+					kv = append(kv, key)
+				case !inRedis[counterRef{d.plugin, key}]:
+					counters = append(counters, key)
+					fromSQL = append(fromSQL, counterRef{d.plugin, key})
 				}
 			}
 		}
@@ -148,7 +180,7 @@ func (h *Host) readFields(ctx context.Context, userID string, ds []declaredField
 			}
 			cond, a := h.cfg.DB.InList("key", len(args)+1, counters)
 			args = append(args, a)
-			q.WriteString(`SELECT plugin, key, value, NULL FROM plugin_counters WHERE plugin = ` + plugin + ` AND ` + cond)
+			q.WriteString(`SELECT 'c', plugin, key, value, NULL, version FROM plugin_counters WHERE plugin = ` + plugin + ` AND ` + cond)
 		}
 		if len(kv) > 0 {
 			if q.Len() > 0 {
@@ -159,41 +191,48 @@ func (h *Host) readFields(ctx context.Context, userID string, ds []declaredField
 			}
 			cond, a := h.cfg.DB.InList("key", len(args)+1, kv)
 			args = append(args, a)
-			q.WriteString(`SELECT plugin, key, 0, value FROM plugin_kv WHERE plugin = ` + plugin + ` AND ` + cond +
+			q.WriteString(`SELECT 'k', plugin, key, 0, value, 0 FROM plugin_kv WHERE plugin = ` + plugin + ` AND ` + cond +
 				` AND (expires_at IS NULL OR expires_at > ` + now + `)`)
 		}
 	}
-	if q.Len() == 0 {
-		return nil, nil
-	}
-	rows, err := h.cfg.DB.QueryCached(ctx, q.String(), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	type found struct {
-		n int64
-		v []byte
-	}
-	got := map[[2]string]found{}
-	for rows.Next() {
-		var plugin, key string
-		var f found
-		if err := rows.Scan(&plugin, &key, &f.n, &f.v); err != nil {
+	if q.Len() > 0 {
+		rows, err := h.cfg.DB.QueryCached(ctx, q.String(), args...)
+		if err != nil {
 			return nil, err
 		}
-		got[[2]string{plugin, key}] = f
+		defer rows.Close()
+		for rows.Next() {
+			var kind string
+			var ref counterRef
+			var c counter
+			var v []byte
+			if err := rows.Scan(&kind, &ref.plugin, &ref.name, &c.n, &v, &c.version); err != nil {
+				return nil, err
+			}
+			if kind == "k" {
+				kvs[ref] = v
+			} else {
+				counters[ref] = c
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+	if rc != nil && len(fromSQL) > 0 {
+		vals := make([]counterValue, len(fromSQL))
+		for i, ref := range fromSQL {
+			vals[i] = counterValue{counterRef: ref, value: counters[ref].n, version: counters[ref].version}
+		}
+		rc.store(ctx, vals)
 	}
 	out := map[string]map[string]json.RawMessage{}
 	for _, d := range ds {
 		values := sdk.FieldValues{
-			Counter: func(key string) int64 { return got[[2]string{d.plugin, key}].n },
+			Counter: func(key string) int64 { return counters[counterRef{d.plugin, key}].n },
 			KV: func(key string) ([]byte, bool) {
-				f, ok := got[[2]string{d.plugin, key}]
-				return f.v, ok
+				v, ok := kvs[counterRef{d.plugin, key}]
+				return v, ok
 			},
 		}
 		for _, id := range d.items {

@@ -30,6 +30,8 @@ type Config struct {
 	// LogLevel is passed to plugins as PLEIN_LOG_LEVEL, the only variable of their
 	// environment; "" passes nothing (they log at info).
 	LogLevel string
+	// Counters, if set, keeps plugin counters in Redis in front of SQL.
+	Counters *RedisCounters
 
 	// BodyLimit caps a request body forwarded to a plugin; 0 means 32 MiB.
 	BodyLimit int64
@@ -395,6 +397,7 @@ func (h *Host) instancesList() []*instance {
 func (h *Host) hostService(name string, log *slog.Logger) pluginrpc.HostService {
 	return NewHostService(HostServiceConfig{
 		Plugin: name, DB: h.cfg.DB, Blobs: h.cfg.Blobs, Items: h.cfg.Items, Authz: h.cfg.Authz, Calls: h.calls,
+		Counters: h.cfg.Counters,
 		Publish: func(ctx context.Context, e sdk.Event) error {
 			_, err := h.Publish(ctx, e)
 			return err

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
+	"maps"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -31,6 +31,8 @@ type HostServiceConfig struct {
 	// Publish appends an event to the outbox; nil writes it with PublishTx on DB
 	// (the dispatcher then finds it on its next poll).
 	Publish func(ctx context.Context, e sdk.Event) error
+	// Counters, if set, keeps the plugin's counters in Redis in front of SQL.
+	Counters *RedisCounters
 	// Spaces returns the spaces the plugin is on (nil: all), for item registration;
 	// nil means every space.
 	Spaces func() []string
@@ -358,17 +360,10 @@ func (s *hostService) CounterAdd(ctx context.Context, handle, name string, delta
 	if err := checkText("counter", name); err != nil {
 		return 0, err
 	}
-	// The bound keeps the sum inside int64: SQLite would turn an overflow into a
-	// float, PostgreSQL into an error.
-	cond, bound := `plugin_counters.value <= $4`, int64(math.MaxInt64)-delta
-	if delta < 0 {
-		cond, bound = `plugin_counters.value >= $4`, int64(math.MinInt64)-delta
-	}
-	var value int64
+	v := counterValue{counterRef: counterRef{s.cfg.Plugin, name}}
 	err := s.cfg.DB.Tx(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO plugin_counters (plugin, key, value) VALUES ($1, $2, $3)
-			ON CONFLICT (plugin, key) DO UPDATE SET value = plugin_counters.value + excluded.value WHERE `+cond+`
-			RETURNING value`, s.cfg.Plugin, name, delta, bound).Scan(&value)
+		return tx.QueryRowContext(ctx, s.counterAddQuery(delta), s.cfg.Plugin, name, delta, counterBound(delta),
+			store.Micros(s.cfg.Now())).Scan(&v.value, &v.version)
 	})
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -376,7 +371,10 @@ func (s *hostService) CounterAdd(ctx context.Context, handle, name string, delta
 	case err != nil:
 		return 0, s.internal("counter add", err)
 	}
-	return value, nil
+	if s.cfg.Counters != nil {
+		s.cfg.Counters.store(ctx, []counterValue{v})
+	}
+	return v.value, nil
 }
 
 func (s *hostService) CounterBatchGet(ctx context.Context, handle string, names []string) (map[string]int64, error) {
@@ -386,26 +384,67 @@ func (s *hostService) CounterBatchGet(ctx context.Context, handle string, names 
 	if err := checkTexts("counter", names); err != nil {
 		return nil, err
 	}
+	out, err := s.counters(ctx, names)
+	maps.DeleteFunc(out, func(_ string, v int64) bool { return v == 0 }) // they read 0 anyway
+	return out, err
+}
+
+// counters reads the plugin's counters, from Redis when it is configured and holds
+// them, else from SQL (then storing them in Redis); missing counters read 0.
+func (s *hostService) counters(ctx context.Context, names []string) (map[string]int64, error) {
 	out := make(map[string]int64, len(names))
 	if len(names) == 0 {
 		return out, nil
 	}
-	cond, arg := s.cfg.DB.InList("key", 2, names)
-	rows, err := s.cfg.DB.QueryCached(ctx, `SELECT key, value FROM plugin_counters WHERE plugin = $1 AND `+cond, s.cfg.Plugin, arg)
+	fromSQL, cache := names, false
+	if rc := s.cfg.Counters; rc != nil {
+		refs := make([]counterRef, len(names))
+		for i, n := range names {
+			refs[i] = counterRef{s.cfg.Plugin, n}
+		}
+		found, missing, err := rc.get(ctx, refs)
+		if err == nil { // else Redis is away: SQL answers everything
+			cache = true
+			for i, v := range found {
+				out[names[i]] = v
+			}
+			fromSQL = make([]string, len(missing))
+			for j, i := range missing {
+				fromSQL[j] = names[i]
+			}
+		}
+		if len(fromSQL) == 0 {
+			return out, nil
+		}
+	}
+	cond, arg := s.cfg.DB.InList("key", 2, fromSQL)
+	rows, err := s.cfg.DB.QueryCached(ctx, `SELECT key, value, version FROM plugin_counters WHERE plugin = $1 AND `+cond, s.cfg.Plugin, arg)
 	if err != nil {
 		return nil, s.internal("counter batch get", err)
 	}
 	defer rows.Close()
+	read := make(map[string]counterValue, len(fromSQL))
 	for rows.Next() {
-		var k string
-		var v int64
-		if err := rows.Scan(&k, &v); err != nil {
+		v := counterValue{counterRef: counterRef{plugin: s.cfg.Plugin}}
+		if err := rows.Scan(&v.name, &v.value, &v.version); err != nil {
 			return nil, s.internal("counter batch get", err)
 		}
-		out[k] = v
+		read[v.name] = v
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.internal("counter batch get", err)
+	}
+	vals := make([]counterValue, 0, len(fromSQL))
+	for _, n := range fromSQL {
+		v, ok := read[n]
+		if !ok {
+			v = counterValue{counterRef: counterRef{s.cfg.Plugin, n}} // 0 at version 0
+		}
+		out[n] = v.value
+		vals = append(vals, v)
+	}
+	if cache {
+		s.cfg.Counters.store(ctx, vals)
 	}
 	return out, nil
 }

@@ -36,11 +36,22 @@ func (s *hostService) ItemRegister(ctx context.Context, handle string, it sdk.Ne
 	if slices.Contains(coreKinds, it.Kind) {
 		return "", fmt.Errorf("%w: kind %q belongs to the core", sdk.ErrInvalid, it.Kind)
 	}
-	if !inScope(s.cfg.Spaces(), it.SpaceID) {
-		return "", fmt.Errorf("%w: the feature is not on in space %q", sdk.ErrForbidden, it.SpaceID)
-	}
-	if err := s.cfg.Authz.CheckCreateItem(call.Principal, it.SpaceID, it.Kind); err != nil {
-		return "", sdkError(err)
+	if it.SpaceID == "" {
+		// Outside spaces only the restriction admits readers: without one, nobody
+		// would read the item.
+		if len(it.Restricted) == 0 {
+			return "", fmt.Errorf("%w: an item outside spaces needs a restriction", sdk.ErrInvalid)
+		}
+		if s.cfg.Spaces() != nil {
+			return "", fmt.Errorf("%w: the feature is on in some spaces only: its items belong in one", sdk.ErrForbidden)
+		}
+	} else {
+		if !inScope(s.cfg.Spaces(), it.SpaceID) {
+			return "", fmt.Errorf("%w: the feature is not on in space %q", sdk.ErrForbidden, it.SpaceID)
+		}
+		if err := s.cfg.Authz.CheckCreateItem(call.Principal, it.SpaceID, it.Kind); err != nil {
+			return "", sdkError(err)
+		}
 	}
 	id, err := s.cfg.Items.Create(ctx, s.cfg.Plugin, call.Principal.UserID, it)
 	if err != nil {
@@ -95,8 +106,12 @@ func (s *hostService) ItemUpdate(ctx context.Context, handle, id string, u sdk.I
 	if err := checkTexts("item", append([]string{u.Title, u.Body}, u.Restricted...)); err != nil {
 		return err
 	}
-	if _, err := s.ownItem(ctx, call, "edit", id); err != nil {
+	it, err := s.ownItem(ctx, call, "edit", id)
+	if err != nil {
 		return err
+	}
+	if it.SpaceID == "" && len(u.Restricted) == 0 {
+		return fmt.Errorf("%w: an item outside spaces keeps a restriction", sdk.ErrInvalid)
 	}
 	editor := ""
 	if call != nil {

@@ -3,6 +3,7 @@ package pluginrpc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"unicode/utf8"
@@ -138,6 +139,112 @@ func clamp(limit, def, most int) int {
 		return def
 	}
 	return min(limit, most)
+}
+
+// TxnService is implemented by a HostService that applies transactions (sdk.Host.Txn).
+// The server has checked the transaction against the sdk limits before KVTxn runs. A
+// condition that does not hold is a *sdk.TxnConflict error, returned with the
+// counters' current values in the result; anything else is as for HostService. A
+// HostService without it answers transactions as unimplemented.
+type TxnService interface {
+	KVTxn(ctx context.Context, call string, t sdk.Txn) (sdk.TxnResult, error)
+}
+
+func (s *hostServer) KVTxn(ctx context.Context, req *pb.KVTxnRequest) (*pb.KVTxnResponse, error) {
+	svc, ok := s.svc.(TxnService)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, "this host applies no transactions")
+	}
+	t, err := txnFromProto(req)
+	if err != nil {
+		return nil, err
+	}
+	res, err := svc.KVTxn(ctx, req.GetCall(), t)
+	var conflict *sdk.TxnConflict
+	switch {
+	case errors.As(err, &conflict):
+		return &pb.KVTxnResponse{Failed: int32(conflict.Index), Counters: res.Counters}, nil
+	case err != nil:
+		return nil, errcode.ToStatus(err)
+	}
+	return &pb.KVTxnResponse{Applied: true, Versions: res.Versions, Counters: res.Counters}, nil
+}
+
+// txnFromProto checks a transaction against the sdk limits and converts it.
+func txnFromProto(req *pb.KVTxnRequest) (sdk.Txn, error) {
+	n := len(req.GetConditions()) + len(req.GetPuts()) + len(req.GetDeletes()) + len(req.GetCounters()) + len(req.GetCounterDeletes())
+	if n > sdk.MaxBatch {
+		return sdk.Txn{}, invalid("a transaction of %d conditions and changes: at most %d", n, sdk.MaxBatch)
+	}
+	t := sdk.Txn{If: make([]sdk.Cond, len(req.GetConditions())), Put: make([]sdk.Put, len(req.GetPuts())),
+		Delete: req.GetDeletes(), Add: make([]sdk.Delta, len(req.GetCounters())), DeleteCounters: req.GetCounterDeletes()}
+	conds := make(map[string]bool, len(t.If))
+	for i, c := range req.GetConditions() {
+		if err := checkKey("key", c.GetKey()); err != nil {
+			return sdk.Txn{}, err
+		}
+		st := sdk.CondState(c.GetState())
+		switch {
+		case st != sdk.KeyAbsent && st != sdk.KeyPresent && st != sdk.KeyAtVersion:
+			return sdk.Txn{}, invalid("condition on %q: no such state %d", c.GetKey(), st)
+		case st == sdk.KeyAtVersion && c.GetVersion() <= 0:
+			return sdk.Txn{}, invalid("condition on %q: version %d is not positive", c.GetKey(), c.GetVersion())
+		case conds[c.GetKey()]:
+			return sdk.Txn{}, invalid("two conditions on %q", c.GetKey())
+		}
+		conds[c.GetKey()] = true
+		t.If[i] = sdk.Cond{Key: c.GetKey(), State: st, Version: c.GetVersion()}
+	}
+	writes := make(map[string]bool, len(t.Put)+len(t.Delete))
+	size := 0
+	for i, p := range req.GetPuts() {
+		if err := checkKey("key", p.GetKey()); err != nil {
+			return sdk.Txn{}, err
+		}
+		if writes[p.GetKey()] {
+			return sdk.Txn{}, invalid("key %q written twice", p.GetKey())
+		}
+		writes[p.GetKey()] = true
+		if size += len(p.GetValue()); size > sdk.MaxValueSize {
+			return sdk.Txn{}, invalid("values over %d bytes in all", sdk.MaxValueSize)
+		}
+		t.Put[i] = sdk.Put{Key: p.GetKey(), Value: p.GetValue()}
+		if p.GetTtl() != nil {
+			if t.Put[i].TTL = p.GetTtl().AsDuration(); t.Put[i].TTL < 0 {
+				return sdk.Txn{}, invalid("negative ttl")
+			}
+		}
+	}
+	for _, k := range t.Delete {
+		if err := checkKey("key", k); err != nil {
+			return sdk.Txn{}, err
+		}
+		if writes[k] {
+			return sdk.Txn{}, invalid("key %q written twice", k)
+		}
+		writes[k] = true
+	}
+	counters := make(map[string]bool, len(t.Add)+len(t.DeleteCounters))
+	for i, d := range req.GetCounters() {
+		if err := checkKey("counter", d.GetName()); err != nil {
+			return sdk.Txn{}, err
+		}
+		if counters[d.GetName()] {
+			return sdk.Txn{}, invalid("counter %q changed twice", d.GetName())
+		}
+		counters[d.GetName()] = true
+		t.Add[i] = sdk.Delta{Name: d.GetName(), Delta: d.GetDelta()}
+	}
+	for _, name := range t.DeleteCounters {
+		if err := checkKey("counter", name); err != nil {
+			return sdk.Txn{}, err
+		}
+		if counters[name] {
+			return sdk.Txn{}, invalid("counter %q changed twice", name)
+		}
+		counters[name] = true
+	}
+	return t, nil
 }
 
 func (s *hostServer) CounterAdd(ctx context.Context, req *pb.CounterAddRequest) (*pb.CounterAddResponse, error) {

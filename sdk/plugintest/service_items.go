@@ -12,6 +12,9 @@ import (
 
 func (s *service) ItemRegister(_ context.Context, call string, it sdk.NewItem) (id string, err error) {
 	err = s.do(call, func(a actor) error {
+		if it.SpaceID == "" && len(it.Restricted) == 0 {
+			return fmt.Errorf("%w: an item outside spaces needs a restriction", sdk.ErrInvalid)
+		}
 		now := s.h.now()
 		n := &item{Item: Item{Item: sdk.Item{
 			ID: s.h.next("item"), Kind: it.Kind, SpaceID: it.SpaceID, Owner: s.h.plugin, AuthorID: a.name(s.h.plugin),
@@ -43,6 +46,9 @@ func (s *service) ItemUpdate(_ context.Context, call, id string, u sdk.ItemUpdat
 		it, err := s.own(a, "edit", id)
 		if err != nil {
 			return err
+		}
+		if it.SpaceID == "" && len(u.Restricted) == 0 {
+			return fmt.Errorf("%w: an item outside spaces keeps a restriction", sdk.ErrInvalid)
 		}
 		it.Title, it.Body, it.Restricted, it.UpdatedAt = u.Title, u.Body, slices.Clone(u.Restricted), s.h.now()
 		it.Public = len(u.Restricted) == 0

@@ -173,7 +173,8 @@ func (a *Items) Create(ctx context.Context, owner, author string, it sdk.NewItem
 
 // Update replaces the item's title, body and restriction. The restriction changes
 // first, so new text never reaches readers the new restriction leaves out. Without
-// an editor (the plugin in the background) the item keeps its last editor.
+// an editor (the plugin in the background) the item keeps its last editor, or its
+// author; with neither (their accounts are gone) it records none.
 func (a *Items) Update(ctx context.Context, editor, id string, u sdk.ItemUpdate) error {
 	if err := checkGrantees(u.Restricted); err != nil {
 		return err
@@ -188,8 +189,6 @@ func (a *Items) Update(ctx context.Context, editor, id string, u sdk.ItemUpdate)
 			editor = it.EditedBy.ID
 		case it.Author != nil:
 			editor = it.Author.ID
-		default:
-			return fault.New(fault.Forbidden, "forbidden", "an item without author or editor is changed only by a user")
 		}
 	}
 	if err := a.content.SetAccess(ctx, id, u.Restricted); err != nil {

@@ -21,8 +21,83 @@ import (
 	"github.com/pleinhq/plein/core/store"
 	"github.com/pleinhq/plein/core/store/storetest"
 	"github.com/pleinhq/plein/sdk"
+	"github.com/pleinhq/plein/sdk/pluginrpc"
 	"github.com/pleinhq/plein/sdk/plugintest"
 )
+
+// hostAPI is the host API of the plugin "qa" over the real content service and
+// authorizer, with two employees, ann and bob, and a members-only space of ann's
+// holding a post.
+type hostAPI struct {
+	svc          pluginrpc.HostService
+	db           *store.DB
+	cs           *content.Service
+	users        *identity.Service
+	annID, bobID string
+	ann, bob     string // their call handles
+	team         spaces.Space
+	post         content.Item
+	newUser      func(email string, roles ...string) string
+	handle       func(userID string) string
+}
+
+func newHostAPI(t *testing.T, db *store.DB) *hostAPI {
+	ctx := context.Background()
+	log := plugintest.Logger(t)
+	b := bus.NewMemory()
+	t.Cleanup(func() { _ = b.Close() })
+	n := changes.New(b, log)
+	users := identity.New(db, ratelimit.NewMemory(), n, log, identity.Options{TokenTTL: time.Hour, HashCost: identity.HashCost{Time: 1, MemoryKiB: 64}})
+	if err := users.EnsureBuiltinRoles(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sp := spaces.New(db, n)
+	az, err := authz.New(ctx, db, authzsource.New(users, sp), n, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := content.New(db, content.Options{})
+	newUser := func(email string, roles ...string) string {
+		if roles == nil {
+			roles = []string{"employee"}
+		}
+		u, err := users.CreateUser(ctx, identity.NewUser{Email: email, Name: email[:3], Password: "correct horse battery", Roles: roles})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.ID
+	}
+	annID, bobID := newUser("ann@example.org"), newUser("bob@example.org")
+	team, err := sp.Create(ctx, annID, spaces.NewSpace{Name: "Team", Visibility: spaces.Members})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Publish(ctx, changes.Change{Kind: changes.All}) // the authorizer learns the new space and membership
+	post, err := cs.Create(ctx, annID, team.ID, content.NewItem{Kind: content.KindPost, Body: "Team only"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	blobs, err := blob.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := pluginhost.NewCalls(nil)
+	svc := pluginhost.NewHostService(pluginhost.HostServiceConfig{Plugin: "qa", DB: db, Blobs: blobs,
+		Items: contentitems.New(cs, db), Authz: az, Calls: calls, Log: log})
+	handle := func(userID string) string {
+		p, err := az.Principal(ctx, userID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, end := calls.Begin("qa", p, az.Readable(p), "req", time.Now().Add(time.Minute))
+		t.Cleanup(end)
+		return c.Handle
+	}
+	ann, bob := handle(annID), handle(bobID)
+	return &hostAPI{svc: svc, db: db, cs: cs, users: users, annID: annID, bobID: bobID, ann: ann, bob: bob, team: team, post: post,
+		newUser: newUser, handle: handle}
+}
 
 // TestTheHostAPIReadsAndWritesContentAsTheUser runs the host API of a plugin over the
 // real content service and authorizer: what a user may not read does not exist for
@@ -30,55 +105,8 @@ import (
 func TestTheHostAPIReadsAndWritesContentAsTheUser(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		log := plugintest.Logger(t)
-		b := bus.NewMemory()
-		t.Cleanup(func() { _ = b.Close() })
-		n := changes.New(b, log)
-		users := identity.New(db, ratelimit.NewMemory(), n, log, identity.Options{TokenTTL: time.Hour, HashCost: identity.HashCost{Time: 1, MemoryKiB: 64}})
-		if err := users.EnsureBuiltinRoles(ctx); err != nil {
-			t.Fatal(err)
-		}
-		sp := spaces.New(db, n)
-		az, err := authz.New(ctx, db, authzsource.New(users, sp), n, log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cs := content.New(db, content.Options{})
-		newUser := func(email string) string {
-			u, err := users.CreateUser(ctx, identity.NewUser{Email: email, Name: email[:3], Password: "correct horse battery", Roles: []string{"employee"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return u.ID
-		}
-		annID, bobID := newUser("ann@example.org"), newUser("bob@example.org")
-		team, err := sp.Create(ctx, annID, spaces.NewSpace{Name: "Team", Visibility: spaces.Members})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n.Publish(ctx, changes.Change{Kind: changes.All}) // the authorizer learns the new space and membership
-		post, err := cs.Create(ctx, annID, team.ID, content.NewItem{Kind: content.KindPost, Body: "Team only"})
-		if err != nil {
-			t.Fatal(err)
-		}
-
-		blobs, err := blob.NewLocal(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		calls := pluginhost.NewCalls(nil)
-		svc := pluginhost.NewHostService(pluginhost.HostServiceConfig{Plugin: "qa", DB: db, Blobs: blobs,
-			Items: contentitems.New(cs, db), Authz: az, Calls: calls, Log: log})
-		handle := func(userID string) string {
-			p, err := az.Principal(ctx, userID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, end := calls.Begin("qa", p, az.Readable(p), "req", time.Now().Add(time.Minute))
-			t.Cleanup(end)
-			return c.Handle
-		}
-		ann, bob := handle(annID), handle(bobID)
+		h := newHostAPI(t, db)
+		svc, cs, annID, ann, bob, team, post := h.svc, h.cs, h.annID, h.ann, h.bob, h.team, h.post
 
 		if _, err := svc.ItemGet(ctx, bob, post.ID); !errors.Is(err, sdk.ErrNotFound) {
 			t.Fatalf("bob read a members-only post: %v", err)
@@ -135,6 +163,74 @@ func TestTheHostAPIReadsAndWritesContentAsTheUser(t *testing.T) {
 		if err := db.QueryRowContext(ctx, `SELECT type, payload, (SELECT COUNT(*) FROM events WHERE item_id = $1) FROM events WHERE item_id = $1`, q).Scan(&typ, &payload, &events); err != nil ||
 			typ != pluginhost.EventItemDeleted || events != 1 || !strings.Contains(payload, `"owner"`) {
 			t.Fatalf("outbox after the delete: %q %q %d %v", typ, payload, events, err)
+		}
+	})
+}
+
+// TestItemsOutsideSpacesReachOnlyTheirGrantees: a plugin's item without a space (a
+// project of a few colleagues) is read by its restriction's grantees and its author,
+// by nobody else (admins included), and keeps a restriction for as long as it lives.
+func TestItemsOutsideSpacesReachOnlyTheirGrantees(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		h := newHostAPI(t, db)
+		carlID, adminID := h.newUser("carl@example.org"), h.newUser("root@example.org", "admin")
+		carl, admin := h.handle(carlID), h.handle(adminID)
+		if _, err := h.svc.ItemRegister(ctx, h.ann, sdk.NewItem{Kind: "project", Title: "For all?"}); !errors.Is(err, sdk.ErrInvalid) {
+			t.Fatalf("an unrestricted item outside spaces: %v", err)
+		}
+		id, err := h.svc.ItemRegister(ctx, h.ann, sdk.NewItem{Kind: "project", Title: "Fietsplan", Body: "Samen fietsen",
+			Restricted: []string{"user:" + h.bobID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reads := func(handle string) bool {
+			_, getErr := h.svc.ItemGet(ctx, handle, id)
+			if getErr != nil && !errors.Is(getErr, sdk.ErrNotFound) {
+				t.Fatal(getErr)
+			}
+			hits, err := h.svc.ItemSearch(ctx, handle, sdk.ItemQuery{Query: "fietsen", Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (getErr == nil) != (len(hits) == 1) {
+				t.Fatalf("search and get disagree: %v", hits)
+			}
+			return len(hits) == 1
+		}
+		for who, want := range map[string]bool{h.ann: true, h.bob: true, carl: false, admin: false} {
+			if reads(who) != want {
+				t.Errorf("%s reads: %v, want %v", who, !want, want)
+			}
+		}
+		if it, err := h.svc.ItemGet(ctx, h.bob, id); err != nil || it.SpaceID != "" || it.Owner != "qa" {
+			t.Fatalf("bob's read: %+v %v", it, err)
+		}
+		if err := h.svc.ItemUpdate(ctx, "", id, sdk.ItemUpdate{Title: "Fietsplan"}); !errors.Is(err, sdk.ErrInvalid) {
+			t.Fatalf("lifting the restriction of an item outside spaces: %v", err)
+		}
+		if err := h.svc.ItemUpdate(ctx, "", id, sdk.ItemUpdate{Title: "Fietsplan", Body: "Samen fietsen", Restricted: []string{"user:" + carlID}}); err != nil {
+			t.Fatal(err)
+		}
+		if reads(h.bob) || !reads(carl) {
+			t.Fatal("the new restriction is not the one that counts")
+		}
+		// Its author's account gone, the plugin still changes it in the background.
+		if err := h.users.DeleteUser(ctx, h.annID); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.svc.ItemUpdate(ctx, "", id, sdk.ItemUpdate{Title: "Fietsplan 2", Body: "Samen fietsen", Restricted: []string{"user:" + carlID}}); err != nil {
+			t.Fatalf("background update without author or editor: %v", err)
+		}
+		if it, err := h.svc.ItemGet(ctx, carl, id); err != nil || it.Title != "Fietsplan 2" || it.AuthorID != "" {
+			t.Fatalf("after the update: %+v %v", it, err)
+		}
+		if err := h.svc.ItemDelete(ctx, "", id); err != nil {
+			t.Fatal(err)
+		}
+		var space string
+		if err := db.QueryRowContext(ctx, `SELECT space_id FROM events WHERE item_id = $1 AND type = 'item.deleted'`, id).Scan(&space); err != nil || space != "" {
+			t.Fatalf("the deletion event: %q %v", space, err)
 		}
 	})
 }

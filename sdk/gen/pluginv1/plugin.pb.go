@@ -36,6 +36,61 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type KVCondition_State int32
+
+const (
+	KVCondition_STATE_UNSPECIFIED KVCondition_State = 0
+	// Missing or expired.
+	KVCondition_STATE_ABSENT KVCondition_State = 1
+	// Live, at any version.
+	KVCondition_STATE_PRESENT KVCondition_State = 2
+	// Live at exactly version.
+	KVCondition_STATE_VERSION KVCondition_State = 3
+)
+
+// Enum value maps for KVCondition_State.
+var (
+	KVCondition_State_name = map[int32]string{
+		0: "STATE_UNSPECIFIED",
+		1: "STATE_ABSENT",
+		2: "STATE_PRESENT",
+		3: "STATE_VERSION",
+	}
+	KVCondition_State_value = map[string]int32{
+		"STATE_UNSPECIFIED": 0,
+		"STATE_ABSENT":      1,
+		"STATE_PRESENT":     2,
+		"STATE_VERSION":     3,
+	}
+)
+
+func (x KVCondition_State) Enum() *KVCondition_State {
+	p := new(KVCondition_State)
+	*p = x
+	return p
+}
+
+func (x KVCondition_State) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (KVCondition_State) Descriptor() protoreflect.EnumDescriptor {
+	return file_plein_plugin_v1_plugin_proto_enumTypes[0].Descriptor()
+}
+
+func (KVCondition_State) Type() protoreflect.EnumType {
+	return &file_plein_plugin_v1_plugin_proto_enumTypes[0]
+}
+
+func (x KVCondition_State) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use KVCondition_State.Descriptor instead.
+func (KVCondition_State) EnumDescriptor() ([]byte, []int) {
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{31, 0}
+}
+
 type DescribeRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1872,6 +1927,341 @@ func (x *KVListResponse) GetNextAfter() string {
 	return ""
 }
 
+// A state a KV key must be in for a transaction to apply.
+type KVCondition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Key   string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	State KVCondition_State      `protobuf:"varint,2,opt,name=state,proto3,enum=plein.plugin.v1.KVCondition_State" json:"state,omitempty"`
+	// For STATE_VERSION.
+	Version       int64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KVCondition) Reset() {
+	*x = KVCondition{}
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KVCondition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KVCondition) ProtoMessage() {}
+
+func (x *KVCondition) ProtoReflect() protoreflect.Message {
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KVCondition.ProtoReflect.Descriptor instead.
+func (*KVCondition) Descriptor() ([]byte, []int) {
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *KVCondition) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *KVCondition) GetState() KVCondition_State {
+	if x != nil {
+		return x.State
+	}
+	return KVCondition_STATE_UNSPECIFIED
+}
+
+func (x *KVCondition) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+type KVTxnPut struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Key   string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Value []byte                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	// Unset or zero: the entry never expires.
+	Ttl           *durationpb.Duration `protobuf:"bytes,3,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KVTxnPut) Reset() {
+	*x = KVTxnPut{}
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KVTxnPut) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KVTxnPut) ProtoMessage() {}
+
+func (x *KVTxnPut) ProtoReflect() protoreflect.Message {
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KVTxnPut.ProtoReflect.Descriptor instead.
+func (*KVTxnPut) Descriptor() ([]byte, []int) {
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *KVTxnPut) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *KVTxnPut) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *KVTxnPut) GetTtl() *durationpb.Duration {
+	if x != nil {
+		return x.Ttl
+	}
+	return nil
+}
+
+type CounterDelta struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Zero reads the counter without writing it.
+	Delta         int64 `protobuf:"varint,2,opt,name=delta,proto3" json:"delta,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CounterDelta) Reset() {
+	*x = CounterDelta{}
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CounterDelta) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CounterDelta) ProtoMessage() {}
+
+func (x *CounterDelta) ProtoReflect() protoreflect.Message {
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CounterDelta.ProtoReflect.Descriptor instead.
+func (*CounterDelta) Descriptor() ([]byte, []int) {
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *CounterDelta) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CounterDelta) GetDelta() int64 {
+	if x != nil {
+		return x.Delta
+	}
+	return 0
+}
+
+// A key appears at most once among conditions, at most once among puts and deletes
+// together; a counter at most once among counters and counter_deletes.
+type KVTxnRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Call           string                 `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	Conditions     []*KVCondition         `protobuf:"bytes,2,rep,name=conditions,proto3" json:"conditions,omitempty"`
+	Puts           []*KVTxnPut            `protobuf:"bytes,3,rep,name=puts,proto3" json:"puts,omitempty"`
+	Deletes        []string               `protobuf:"bytes,4,rep,name=deletes,proto3" json:"deletes,omitempty"`
+	Counters       []*CounterDelta        `protobuf:"bytes,5,rep,name=counters,proto3" json:"counters,omitempty"`
+	CounterDeletes []string               `protobuf:"bytes,6,rep,name=counter_deletes,json=counterDeletes,proto3" json:"counter_deletes,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *KVTxnRequest) Reset() {
+	*x = KVTxnRequest{}
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KVTxnRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KVTxnRequest) ProtoMessage() {}
+
+func (x *KVTxnRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KVTxnRequest.ProtoReflect.Descriptor instead.
+func (*KVTxnRequest) Descriptor() ([]byte, []int) {
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *KVTxnRequest) GetCall() string {
+	if x != nil {
+		return x.Call
+	}
+	return ""
+}
+
+func (x *KVTxnRequest) GetConditions() []*KVCondition {
+	if x != nil {
+		return x.Conditions
+	}
+	return nil
+}
+
+func (x *KVTxnRequest) GetPuts() []*KVTxnPut {
+	if x != nil {
+		return x.Puts
+	}
+	return nil
+}
+
+func (x *KVTxnRequest) GetDeletes() []string {
+	if x != nil {
+		return x.Deletes
+	}
+	return nil
+}
+
+func (x *KVTxnRequest) GetCounters() []*CounterDelta {
+	if x != nil {
+		return x.Counters
+	}
+	return nil
+}
+
+func (x *KVTxnRequest) GetCounterDeletes() []string {
+	if x != nil {
+		return x.CounterDeletes
+	}
+	return nil
+}
+
+type KVTxnResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Whether every condition held and the changes were made.
+	Applied bool `protobuf:"varint,1,opt,name=applied,proto3" json:"applied,omitempty"`
+	// When not applied, the index in conditions of a condition that failed.
+	Failed int32 `protobuf:"varint,2,opt,name=failed,proto3" json:"failed,omitempty"`
+	// When applied, the new version of each put, in order.
+	Versions []int64 `protobuf:"varint,3,rep,packed,name=versions,proto3" json:"versions,omitempty"`
+	// Every counter of the request's counters: its value after the transaction, or
+	// its current value when not applied.
+	Counters      map[string]int64 `protobuf:"bytes,4,rep,name=counters,proto3" json:"counters,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KVTxnResponse) Reset() {
+	*x = KVTxnResponse{}
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KVTxnResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KVTxnResponse) ProtoMessage() {}
+
+func (x *KVTxnResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KVTxnResponse.ProtoReflect.Descriptor instead.
+func (*KVTxnResponse) Descriptor() ([]byte, []int) {
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *KVTxnResponse) GetApplied() bool {
+	if x != nil {
+		return x.Applied
+	}
+	return false
+}
+
+func (x *KVTxnResponse) GetFailed() int32 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+func (x *KVTxnResponse) GetVersions() []int64 {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+func (x *KVTxnResponse) GetCounters() map[string]int64 {
+	if x != nil {
+		return x.Counters
+	}
+	return nil
+}
+
 type CounterAddRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Call          string                 `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
@@ -1883,7 +2273,7 @@ type CounterAddRequest struct {
 
 func (x *CounterAddRequest) Reset() {
 	*x = CounterAddRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1895,7 +2285,7 @@ func (x *CounterAddRequest) String() string {
 func (*CounterAddRequest) ProtoMessage() {}
 
 func (x *CounterAddRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1908,7 +2298,7 @@ func (x *CounterAddRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CounterAddRequest.ProtoReflect.Descriptor instead.
 func (*CounterAddRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CounterAddRequest) GetCall() string {
@@ -1941,7 +2331,7 @@ type CounterAddResponse struct {
 
 func (x *CounterAddResponse) Reset() {
 	*x = CounterAddResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1953,7 +2343,7 @@ func (x *CounterAddResponse) String() string {
 func (*CounterAddResponse) ProtoMessage() {}
 
 func (x *CounterAddResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1966,7 +2356,7 @@ func (x *CounterAddResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CounterAddResponse.ProtoReflect.Descriptor instead.
 func (*CounterAddResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CounterAddResponse) GetValue() int64 {
@@ -1986,7 +2376,7 @@ type CounterBatchGetRequest struct {
 
 func (x *CounterBatchGetRequest) Reset() {
 	*x = CounterBatchGetRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1998,7 +2388,7 @@ func (x *CounterBatchGetRequest) String() string {
 func (*CounterBatchGetRequest) ProtoMessage() {}
 
 func (x *CounterBatchGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2011,7 +2401,7 @@ func (x *CounterBatchGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CounterBatchGetRequest.ProtoReflect.Descriptor instead.
 func (*CounterBatchGetRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CounterBatchGetRequest) GetCall() string {
@@ -2037,7 +2427,7 @@ type CounterBatchGetResponse struct {
 
 func (x *CounterBatchGetResponse) Reset() {
 	*x = CounterBatchGetResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2049,7 +2439,7 @@ func (x *CounterBatchGetResponse) String() string {
 func (*CounterBatchGetResponse) ProtoMessage() {}
 
 func (x *CounterBatchGetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2062,7 +2452,7 @@ func (x *CounterBatchGetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CounterBatchGetResponse.ProtoReflect.Descriptor instead.
 func (*CounterBatchGetResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CounterBatchGetResponse) GetValues() map[string]int64 {
@@ -2083,7 +2473,7 @@ type BlobInfo struct {
 
 func (x *BlobInfo) Reset() {
 	*x = BlobInfo{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2095,7 +2485,7 @@ func (x *BlobInfo) String() string {
 func (*BlobInfo) ProtoMessage() {}
 
 func (x *BlobInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2108,7 +2498,7 @@ func (x *BlobInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlobInfo.ProtoReflect.Descriptor instead.
 func (*BlobInfo) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *BlobInfo) GetKey() string {
@@ -2143,7 +2533,7 @@ type BlobPutHead struct {
 
 func (x *BlobPutHead) Reset() {
 	*x = BlobPutHead{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2155,7 +2545,7 @@ func (x *BlobPutHead) String() string {
 func (*BlobPutHead) ProtoMessage() {}
 
 func (x *BlobPutHead) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2168,7 +2558,7 @@ func (x *BlobPutHead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlobPutHead.ProtoReflect.Descriptor instead.
 func (*BlobPutHead) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *BlobPutHead) GetCall() string {
@@ -2198,7 +2588,7 @@ type BlobPutRequest struct {
 
 func (x *BlobPutRequest) Reset() {
 	*x = BlobPutRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2210,7 +2600,7 @@ func (x *BlobPutRequest) String() string {
 func (*BlobPutRequest) ProtoMessage() {}
 
 func (x *BlobPutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2223,7 +2613,7 @@ func (x *BlobPutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlobPutRequest.ProtoReflect.Descriptor instead.
 func (*BlobPutRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *BlobPutRequest) GetPart() isBlobPutRequest_Part {
@@ -2280,7 +2670,7 @@ type BlobGetRequest struct {
 
 func (x *BlobGetRequest) Reset() {
 	*x = BlobGetRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2292,7 +2682,7 @@ func (x *BlobGetRequest) String() string {
 func (*BlobGetRequest) ProtoMessage() {}
 
 func (x *BlobGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2305,7 +2695,7 @@ func (x *BlobGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlobGetRequest.ProtoReflect.Descriptor instead.
 func (*BlobGetRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *BlobGetRequest) GetCall() string {
@@ -2349,7 +2739,7 @@ type BlobGetResponse struct {
 
 func (x *BlobGetResponse) Reset() {
 	*x = BlobGetResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2361,7 +2751,7 @@ func (x *BlobGetResponse) String() string {
 func (*BlobGetResponse) ProtoMessage() {}
 
 func (x *BlobGetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2374,7 +2764,7 @@ func (x *BlobGetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlobGetResponse.ProtoReflect.Descriptor instead.
 func (*BlobGetResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *BlobGetResponse) GetPart() isBlobGetResponse_Part {
@@ -2428,7 +2818,7 @@ type BlobStatRequest struct {
 
 func (x *BlobStatRequest) Reset() {
 	*x = BlobStatRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2440,7 +2830,7 @@ func (x *BlobStatRequest) String() string {
 func (*BlobStatRequest) ProtoMessage() {}
 
 func (x *BlobStatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2453,7 +2843,7 @@ func (x *BlobStatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlobStatRequest.ProtoReflect.Descriptor instead.
 func (*BlobStatRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *BlobStatRequest) GetCall() string {
@@ -2480,7 +2870,7 @@ type BlobDeleteRequest struct {
 
 func (x *BlobDeleteRequest) Reset() {
 	*x = BlobDeleteRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2492,7 +2882,7 @@ func (x *BlobDeleteRequest) String() string {
 func (*BlobDeleteRequest) ProtoMessage() {}
 
 func (x *BlobDeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2505,7 +2895,7 @@ func (x *BlobDeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlobDeleteRequest.ProtoReflect.Descriptor instead.
 func (*BlobDeleteRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *BlobDeleteRequest) GetCall() string {
@@ -2530,7 +2920,7 @@ type BlobDeleteResponse struct {
 
 func (x *BlobDeleteResponse) Reset() {
 	*x = BlobDeleteResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2542,7 +2932,7 @@ func (x *BlobDeleteResponse) String() string {
 func (*BlobDeleteResponse) ProtoMessage() {}
 
 func (x *BlobDeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2555,7 +2945,7 @@ func (x *BlobDeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlobDeleteResponse.ProtoReflect.Descriptor instead.
 func (*BlobDeleteResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
 }
 
 type Item struct {
@@ -2577,7 +2967,7 @@ type Item struct {
 
 func (x *Item) Reset() {
 	*x = Item{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2589,7 +2979,7 @@ func (x *Item) String() string {
 func (*Item) ProtoMessage() {}
 
 func (x *Item) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2602,7 +2992,7 @@ func (x *Item) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Item.ProtoReflect.Descriptor instead.
 func (*Item) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Item) GetId() string {
@@ -2689,7 +3079,7 @@ type ItemRegisterRequest struct {
 
 func (x *ItemRegisterRequest) Reset() {
 	*x = ItemRegisterRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2701,7 +3091,7 @@ func (x *ItemRegisterRequest) String() string {
 func (*ItemRegisterRequest) ProtoMessage() {}
 
 func (x *ItemRegisterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2714,7 +3104,7 @@ func (x *ItemRegisterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemRegisterRequest.ProtoReflect.Descriptor instead.
 func (*ItemRegisterRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ItemRegisterRequest) GetCall() string {
@@ -2768,7 +3158,7 @@ type ItemRegisterResponse struct {
 
 func (x *ItemRegisterResponse) Reset() {
 	*x = ItemRegisterResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2780,7 +3170,7 @@ func (x *ItemRegisterResponse) String() string {
 func (*ItemRegisterResponse) ProtoMessage() {}
 
 func (x *ItemRegisterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2793,7 +3183,7 @@ func (x *ItemRegisterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemRegisterResponse.ProtoReflect.Descriptor instead.
 func (*ItemRegisterResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ItemRegisterResponse) GetId() string {
@@ -2816,7 +3206,7 @@ type ItemUpdateRequest struct {
 
 func (x *ItemUpdateRequest) Reset() {
 	*x = ItemUpdateRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2828,7 +3218,7 @@ func (x *ItemUpdateRequest) String() string {
 func (*ItemUpdateRequest) ProtoMessage() {}
 
 func (x *ItemUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2841,7 +3231,7 @@ func (x *ItemUpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemUpdateRequest.ProtoReflect.Descriptor instead.
 func (*ItemUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ItemUpdateRequest) GetCall() string {
@@ -2887,7 +3277,7 @@ type ItemUpdateResponse struct {
 
 func (x *ItemUpdateResponse) Reset() {
 	*x = ItemUpdateResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2899,7 +3289,7 @@ func (x *ItemUpdateResponse) String() string {
 func (*ItemUpdateResponse) ProtoMessage() {}
 
 func (x *ItemUpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2912,7 +3302,7 @@ func (x *ItemUpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemUpdateResponse.ProtoReflect.Descriptor instead.
 func (*ItemUpdateResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{52}
 }
 
 type ItemDeleteRequest struct {
@@ -2925,7 +3315,7 @@ type ItemDeleteRequest struct {
 
 func (x *ItemDeleteRequest) Reset() {
 	*x = ItemDeleteRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2937,7 +3327,7 @@ func (x *ItemDeleteRequest) String() string {
 func (*ItemDeleteRequest) ProtoMessage() {}
 
 func (x *ItemDeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2950,7 +3340,7 @@ func (x *ItemDeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemDeleteRequest.ProtoReflect.Descriptor instead.
 func (*ItemDeleteRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ItemDeleteRequest) GetCall() string {
@@ -2975,7 +3365,7 @@ type ItemDeleteResponse struct {
 
 func (x *ItemDeleteResponse) Reset() {
 	*x = ItemDeleteResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[49]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2987,7 +3377,7 @@ func (x *ItemDeleteResponse) String() string {
 func (*ItemDeleteResponse) ProtoMessage() {}
 
 func (x *ItemDeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[49]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3000,7 +3390,7 @@ func (x *ItemDeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemDeleteResponse.ProtoReflect.Descriptor instead.
 func (*ItemDeleteResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{54}
 }
 
 type ItemGetRequest struct {
@@ -3013,7 +3403,7 @@ type ItemGetRequest struct {
 
 func (x *ItemGetRequest) Reset() {
 	*x = ItemGetRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[50]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3025,7 +3415,7 @@ func (x *ItemGetRequest) String() string {
 func (*ItemGetRequest) ProtoMessage() {}
 
 func (x *ItemGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[50]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3038,7 +3428,7 @@ func (x *ItemGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemGetRequest.ProtoReflect.Descriptor instead.
 func (*ItemGetRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{50}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ItemGetRequest) GetCall() string {
@@ -3069,7 +3459,7 @@ type ItemSearchRequest struct {
 
 func (x *ItemSearchRequest) Reset() {
 	*x = ItemSearchRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[51]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3081,7 +3471,7 @@ func (x *ItemSearchRequest) String() string {
 func (*ItemSearchRequest) ProtoMessage() {}
 
 func (x *ItemSearchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[51]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3094,7 +3484,7 @@ func (x *ItemSearchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemSearchRequest.ProtoReflect.Descriptor instead.
 func (*ItemSearchRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{51}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ItemSearchRequest) GetCall() string {
@@ -3141,7 +3531,7 @@ type ItemSearchResponse struct {
 
 func (x *ItemSearchResponse) Reset() {
 	*x = ItemSearchResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[52]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3153,7 +3543,7 @@ func (x *ItemSearchResponse) String() string {
 func (*ItemSearchResponse) ProtoMessage() {}
 
 func (x *ItemSearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[52]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3166,7 +3556,7 @@ func (x *ItemSearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemSearchResponse.ProtoReflect.Descriptor instead.
 func (*ItemSearchResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{52}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ItemSearchResponse) GetItems() []*Item {
@@ -3188,7 +3578,7 @@ type AuthorizeRequest struct {
 
 func (x *AuthorizeRequest) Reset() {
 	*x = AuthorizeRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[53]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3200,7 +3590,7 @@ func (x *AuthorizeRequest) String() string {
 func (*AuthorizeRequest) ProtoMessage() {}
 
 func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[53]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3213,7 +3603,7 @@ func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeRequest.ProtoReflect.Descriptor instead.
 func (*AuthorizeRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{53}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *AuthorizeRequest) GetCall() string {
@@ -3246,7 +3636,7 @@ type AuthorizeResponse struct {
 
 func (x *AuthorizeResponse) Reset() {
 	*x = AuthorizeResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[54]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3258,7 +3648,7 @@ func (x *AuthorizeResponse) String() string {
 func (*AuthorizeResponse) ProtoMessage() {}
 
 func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[54]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3271,7 +3661,7 @@ func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeResponse.ProtoReflect.Descriptor instead.
 func (*AuthorizeResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{54}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *AuthorizeResponse) GetAllowed() bool {
@@ -3294,7 +3684,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[55]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3306,7 +3696,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[55]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3319,7 +3709,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{55}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *PublishRequest) GetCall() string {
@@ -3358,7 +3748,7 @@ type PublishResponse struct {
 
 func (x *PublishResponse) Reset() {
 	*x = PublishResponse{}
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[56]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3370,7 +3760,7 @@ func (x *PublishResponse) String() string {
 func (*PublishResponse) ProtoMessage() {}
 
 func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[56]
+	mi := &file_plein_plugin_v1_plugin_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3383,7 +3773,7 @@ func (x *PublishResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
 func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{56}
+	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{61}
 }
 
 var File_plein_plugin_v1_plugin_proto protoreflect.FileDescriptor
@@ -3515,7 +3905,40 @@ const file_plein_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x0eKVListResponse\x122\n" +
 	"\aentries\x18\x01 \x03(\v2\x18.plein.plugin.v1.KVEntryR\aentries\x12\x1d\n" +
 	"\n" +
-	"next_after\x18\x02 \x01(\tR\tnextAfter\"Q\n" +
+	"next_after\x18\x02 \x01(\tR\tnextAfter\"\xcb\x01\n" +
+	"\vKVCondition\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x128\n" +
+	"\x05state\x18\x02 \x01(\x0e2\".plein.plugin.v1.KVCondition.StateR\x05state\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x03R\aversion\"V\n" +
+	"\x05State\x12\x15\n" +
+	"\x11STATE_UNSPECIFIED\x10\x00\x12\x10\n" +
+	"\fSTATE_ABSENT\x10\x01\x12\x11\n" +
+	"\rSTATE_PRESENT\x10\x02\x12\x11\n" +
+	"\rSTATE_VERSION\x10\x03\"_\n" +
+	"\bKVTxnPut\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value\x12+\n" +
+	"\x03ttl\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"8\n" +
+	"\fCounterDelta\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05delta\x18\x02 \x01(\x03R\x05delta\"\x8d\x02\n" +
+	"\fKVTxnRequest\x12\x12\n" +
+	"\x04call\x18\x01 \x01(\tR\x04call\x12<\n" +
+	"\n" +
+	"conditions\x18\x02 \x03(\v2\x1c.plein.plugin.v1.KVConditionR\n" +
+	"conditions\x12-\n" +
+	"\x04puts\x18\x03 \x03(\v2\x19.plein.plugin.v1.KVTxnPutR\x04puts\x12\x18\n" +
+	"\adeletes\x18\x04 \x03(\tR\adeletes\x129\n" +
+	"\bcounters\x18\x05 \x03(\v2\x1d.plein.plugin.v1.CounterDeltaR\bcounters\x12'\n" +
+	"\x0fcounter_deletes\x18\x06 \x03(\tR\x0ecounterDeletes\"\xe4\x01\n" +
+	"\rKVTxnResponse\x12\x18\n" +
+	"\aapplied\x18\x01 \x01(\bR\aapplied\x12\x16\n" +
+	"\x06failed\x18\x02 \x01(\x05R\x06failed\x12\x1a\n" +
+	"\bversions\x18\x03 \x03(\x03R\bversions\x12H\n" +
+	"\bcounters\x18\x04 \x03(\v2,.plein.plugin.v1.KVTxnResponse.CountersEntryR\bcounters\x1a;\n" +
+	"\rCountersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"Q\n" +
 	"\x11CounterAddRequest\x12\x12\n" +
 	"\x04call\x18\x01 \x01(\tR\x04call\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -3628,14 +4051,15 @@ const file_plein_plugin_v1_plugin_proto_rawDesc = "" +
 	"HandleHTTP\x12 .plein.plugin.v1.HTTPRequestPart\x1a!.plein.plugin.v1.HTTPResponsePart(\x010\x01\x12L\n" +
 	"\aDeliver\x12\x1f.plein.plugin.v1.DeliverRequest\x1a .plein.plugin.v1.DeliverResponse\x12O\n" +
 	"\bDecorate\x12 .plein.plugin.v1.DecorateRequest\x1a!.plein.plugin.v1.DecorateResponse\x12I\n" +
-	"\x06Health\x12\x1e.plein.plugin.v1.HealthRequest\x1a\x1f.plein.plugin.v1.HealthResponse2\xc0\v\n" +
+	"\x06Health\x12\x1e.plein.plugin.v1.HealthRequest\x1a\x1f.plein.plugin.v1.HealthResponse2\x88\f\n" +
 	"\x04Host\x12@\n" +
 	"\x05KVGet\x12\x1d.plein.plugin.v1.KVGetRequest\x1a\x18.plein.plugin.v1.KVEntry\x12U\n" +
 	"\n" +
 	"KVBatchGet\x12\".plein.plugin.v1.KVBatchGetRequest\x1a#.plein.plugin.v1.KVBatchGetResponse\x12F\n" +
 	"\x05KVPut\x12\x1d.plein.plugin.v1.KVPutRequest\x1a\x1e.plein.plugin.v1.KVPutResponse\x12O\n" +
 	"\bKVDelete\x12 .plein.plugin.v1.KVDeleteRequest\x1a!.plein.plugin.v1.KVDeleteResponse\x12I\n" +
-	"\x06KVList\x12\x1e.plein.plugin.v1.KVListRequest\x1a\x1f.plein.plugin.v1.KVListResponse\x12U\n" +
+	"\x06KVList\x12\x1e.plein.plugin.v1.KVListRequest\x1a\x1f.plein.plugin.v1.KVListResponse\x12F\n" +
+	"\x05KVTxn\x12\x1d.plein.plugin.v1.KVTxnRequest\x1a\x1e.plein.plugin.v1.KVTxnResponse\x12U\n" +
 	"\n" +
 	"CounterAdd\x12\".plein.plugin.v1.CounterAddRequest\x1a#.plein.plugin.v1.CounterAddResponse\x12d\n" +
 	"\x0fCounterBatchGet\x12'.plein.plugin.v1.CounterBatchGetRequest\x1a(.plein.plugin.v1.CounterBatchGetResponse\x12G\n" +
@@ -3667,149 +4091,165 @@ func file_plein_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_plein_plugin_v1_plugin_proto_rawDescData
 }
 
-var file_plein_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
+var file_plein_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_plein_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
 var file_plein_plugin_v1_plugin_proto_goTypes = []any{
-	(*DescribeRequest)(nil),         // 0: plein.plugin.v1.DescribeRequest
-	(*Manifest)(nil),                // 1: plein.plugin.v1.Manifest
-	(*Field)(nil),                   // 2: plein.plugin.v1.Field
-	(*Route)(nil),                   // 3: plein.plugin.v1.Route
-	(*ConfigureRequest)(nil),        // 4: plein.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),       // 5: plein.plugin.v1.ConfigureResponse
-	(*Call)(nil),                    // 6: plein.plugin.v1.Call
-	(*Header)(nil),                  // 7: plein.plugin.v1.Header
-	(*HTTPRequestHead)(nil),         // 8: plein.plugin.v1.HTTPRequestHead
-	(*HTTPEnd)(nil),                 // 9: plein.plugin.v1.HTTPEnd
-	(*HTTPRequestPart)(nil),         // 10: plein.plugin.v1.HTTPRequestPart
-	(*HTTPResponseHead)(nil),        // 11: plein.plugin.v1.HTTPResponseHead
-	(*HTTPResponsePart)(nil),        // 12: plein.plugin.v1.HTTPResponsePart
-	(*Event)(nil),                   // 13: plein.plugin.v1.Event
-	(*DeliverRequest)(nil),          // 14: plein.plugin.v1.DeliverRequest
-	(*DeliverResponse)(nil),         // 15: plein.plugin.v1.DeliverResponse
-	(*ItemRef)(nil),                 // 16: plein.plugin.v1.ItemRef
-	(*DecorateRequest)(nil),         // 17: plein.plugin.v1.DecorateRequest
-	(*DecorateResponse)(nil),        // 18: plein.plugin.v1.DecorateResponse
-	(*HealthRequest)(nil),           // 19: plein.plugin.v1.HealthRequest
-	(*HealthResponse)(nil),          // 20: plein.plugin.v1.HealthResponse
-	(*KVEntry)(nil),                 // 21: plein.plugin.v1.KVEntry
-	(*KVGetRequest)(nil),            // 22: plein.plugin.v1.KVGetRequest
-	(*KVBatchGetRequest)(nil),       // 23: plein.plugin.v1.KVBatchGetRequest
-	(*KVBatchGetResponse)(nil),      // 24: plein.plugin.v1.KVBatchGetResponse
-	(*KVPutRequest)(nil),            // 25: plein.plugin.v1.KVPutRequest
-	(*KVPutResponse)(nil),           // 26: plein.plugin.v1.KVPutResponse
-	(*KVDeleteRequest)(nil),         // 27: plein.plugin.v1.KVDeleteRequest
-	(*KVDeleteResponse)(nil),        // 28: plein.plugin.v1.KVDeleteResponse
-	(*KVListRequest)(nil),           // 29: plein.plugin.v1.KVListRequest
-	(*KVListResponse)(nil),          // 30: plein.plugin.v1.KVListResponse
-	(*CounterAddRequest)(nil),       // 31: plein.plugin.v1.CounterAddRequest
-	(*CounterAddResponse)(nil),      // 32: plein.plugin.v1.CounterAddResponse
-	(*CounterBatchGetRequest)(nil),  // 33: plein.plugin.v1.CounterBatchGetRequest
-	(*CounterBatchGetResponse)(nil), // 34: plein.plugin.v1.CounterBatchGetResponse
-	(*BlobInfo)(nil),                // 35: plein.plugin.v1.BlobInfo
-	(*BlobPutHead)(nil),             // 36: plein.plugin.v1.BlobPutHead
-	(*BlobPutRequest)(nil),          // 37: plein.plugin.v1.BlobPutRequest
-	(*BlobGetRequest)(nil),          // 38: plein.plugin.v1.BlobGetRequest
-	(*BlobGetResponse)(nil),         // 39: plein.plugin.v1.BlobGetResponse
-	(*BlobStatRequest)(nil),         // 40: plein.plugin.v1.BlobStatRequest
-	(*BlobDeleteRequest)(nil),       // 41: plein.plugin.v1.BlobDeleteRequest
-	(*BlobDeleteResponse)(nil),      // 42: plein.plugin.v1.BlobDeleteResponse
-	(*Item)(nil),                    // 43: plein.plugin.v1.Item
-	(*ItemRegisterRequest)(nil),     // 44: plein.plugin.v1.ItemRegisterRequest
-	(*ItemRegisterResponse)(nil),    // 45: plein.plugin.v1.ItemRegisterResponse
-	(*ItemUpdateRequest)(nil),       // 46: plein.plugin.v1.ItemUpdateRequest
-	(*ItemUpdateResponse)(nil),      // 47: plein.plugin.v1.ItemUpdateResponse
-	(*ItemDeleteRequest)(nil),       // 48: plein.plugin.v1.ItemDeleteRequest
-	(*ItemDeleteResponse)(nil),      // 49: plein.plugin.v1.ItemDeleteResponse
-	(*ItemGetRequest)(nil),          // 50: plein.plugin.v1.ItemGetRequest
-	(*ItemSearchRequest)(nil),       // 51: plein.plugin.v1.ItemSearchRequest
-	(*ItemSearchResponse)(nil),      // 52: plein.plugin.v1.ItemSearchResponse
-	(*AuthorizeRequest)(nil),        // 53: plein.plugin.v1.AuthorizeRequest
-	(*AuthorizeResponse)(nil),       // 54: plein.plugin.v1.AuthorizeResponse
-	(*PublishRequest)(nil),          // 55: plein.plugin.v1.PublishRequest
-	(*PublishResponse)(nil),         // 56: plein.plugin.v1.PublishResponse
-	nil,                             // 57: plein.plugin.v1.DecorateResponse.FieldsEntry
-	nil,                             // 58: plein.plugin.v1.CounterBatchGetResponse.ValuesEntry
-	(*timestamppb.Timestamp)(nil),   // 59: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),     // 60: google.protobuf.Duration
+	(KVCondition_State)(0),          // 0: plein.plugin.v1.KVCondition.State
+	(*DescribeRequest)(nil),         // 1: plein.plugin.v1.DescribeRequest
+	(*Manifest)(nil),                // 2: plein.plugin.v1.Manifest
+	(*Field)(nil),                   // 3: plein.plugin.v1.Field
+	(*Route)(nil),                   // 4: plein.plugin.v1.Route
+	(*ConfigureRequest)(nil),        // 5: plein.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),       // 6: plein.plugin.v1.ConfigureResponse
+	(*Call)(nil),                    // 7: plein.plugin.v1.Call
+	(*Header)(nil),                  // 8: plein.plugin.v1.Header
+	(*HTTPRequestHead)(nil),         // 9: plein.plugin.v1.HTTPRequestHead
+	(*HTTPEnd)(nil),                 // 10: plein.plugin.v1.HTTPEnd
+	(*HTTPRequestPart)(nil),         // 11: plein.plugin.v1.HTTPRequestPart
+	(*HTTPResponseHead)(nil),        // 12: plein.plugin.v1.HTTPResponseHead
+	(*HTTPResponsePart)(nil),        // 13: plein.plugin.v1.HTTPResponsePart
+	(*Event)(nil),                   // 14: plein.plugin.v1.Event
+	(*DeliverRequest)(nil),          // 15: plein.plugin.v1.DeliverRequest
+	(*DeliverResponse)(nil),         // 16: plein.plugin.v1.DeliverResponse
+	(*ItemRef)(nil),                 // 17: plein.plugin.v1.ItemRef
+	(*DecorateRequest)(nil),         // 18: plein.plugin.v1.DecorateRequest
+	(*DecorateResponse)(nil),        // 19: plein.plugin.v1.DecorateResponse
+	(*HealthRequest)(nil),           // 20: plein.plugin.v1.HealthRequest
+	(*HealthResponse)(nil),          // 21: plein.plugin.v1.HealthResponse
+	(*KVEntry)(nil),                 // 22: plein.plugin.v1.KVEntry
+	(*KVGetRequest)(nil),            // 23: plein.plugin.v1.KVGetRequest
+	(*KVBatchGetRequest)(nil),       // 24: plein.plugin.v1.KVBatchGetRequest
+	(*KVBatchGetResponse)(nil),      // 25: plein.plugin.v1.KVBatchGetResponse
+	(*KVPutRequest)(nil),            // 26: plein.plugin.v1.KVPutRequest
+	(*KVPutResponse)(nil),           // 27: plein.plugin.v1.KVPutResponse
+	(*KVDeleteRequest)(nil),         // 28: plein.plugin.v1.KVDeleteRequest
+	(*KVDeleteResponse)(nil),        // 29: plein.plugin.v1.KVDeleteResponse
+	(*KVListRequest)(nil),           // 30: plein.plugin.v1.KVListRequest
+	(*KVListResponse)(nil),          // 31: plein.plugin.v1.KVListResponse
+	(*KVCondition)(nil),             // 32: plein.plugin.v1.KVCondition
+	(*KVTxnPut)(nil),                // 33: plein.plugin.v1.KVTxnPut
+	(*CounterDelta)(nil),            // 34: plein.plugin.v1.CounterDelta
+	(*KVTxnRequest)(nil),            // 35: plein.plugin.v1.KVTxnRequest
+	(*KVTxnResponse)(nil),           // 36: plein.plugin.v1.KVTxnResponse
+	(*CounterAddRequest)(nil),       // 37: plein.plugin.v1.CounterAddRequest
+	(*CounterAddResponse)(nil),      // 38: plein.plugin.v1.CounterAddResponse
+	(*CounterBatchGetRequest)(nil),  // 39: plein.plugin.v1.CounterBatchGetRequest
+	(*CounterBatchGetResponse)(nil), // 40: plein.plugin.v1.CounterBatchGetResponse
+	(*BlobInfo)(nil),                // 41: plein.plugin.v1.BlobInfo
+	(*BlobPutHead)(nil),             // 42: plein.plugin.v1.BlobPutHead
+	(*BlobPutRequest)(nil),          // 43: plein.plugin.v1.BlobPutRequest
+	(*BlobGetRequest)(nil),          // 44: plein.plugin.v1.BlobGetRequest
+	(*BlobGetResponse)(nil),         // 45: plein.plugin.v1.BlobGetResponse
+	(*BlobStatRequest)(nil),         // 46: plein.plugin.v1.BlobStatRequest
+	(*BlobDeleteRequest)(nil),       // 47: plein.plugin.v1.BlobDeleteRequest
+	(*BlobDeleteResponse)(nil),      // 48: plein.plugin.v1.BlobDeleteResponse
+	(*Item)(nil),                    // 49: plein.plugin.v1.Item
+	(*ItemRegisterRequest)(nil),     // 50: plein.plugin.v1.ItemRegisterRequest
+	(*ItemRegisterResponse)(nil),    // 51: plein.plugin.v1.ItemRegisterResponse
+	(*ItemUpdateRequest)(nil),       // 52: plein.plugin.v1.ItemUpdateRequest
+	(*ItemUpdateResponse)(nil),      // 53: plein.plugin.v1.ItemUpdateResponse
+	(*ItemDeleteRequest)(nil),       // 54: plein.plugin.v1.ItemDeleteRequest
+	(*ItemDeleteResponse)(nil),      // 55: plein.plugin.v1.ItemDeleteResponse
+	(*ItemGetRequest)(nil),          // 56: plein.plugin.v1.ItemGetRequest
+	(*ItemSearchRequest)(nil),       // 57: plein.plugin.v1.ItemSearchRequest
+	(*ItemSearchResponse)(nil),      // 58: plein.plugin.v1.ItemSearchResponse
+	(*AuthorizeRequest)(nil),        // 59: plein.plugin.v1.AuthorizeRequest
+	(*AuthorizeResponse)(nil),       // 60: plein.plugin.v1.AuthorizeResponse
+	(*PublishRequest)(nil),          // 61: plein.plugin.v1.PublishRequest
+	(*PublishResponse)(nil),         // 62: plein.plugin.v1.PublishResponse
+	nil,                             // 63: plein.plugin.v1.DecorateResponse.FieldsEntry
+	nil,                             // 64: plein.plugin.v1.KVTxnResponse.CountersEntry
+	nil,                             // 65: plein.plugin.v1.CounterBatchGetResponse.ValuesEntry
+	(*timestamppb.Timestamp)(nil),   // 66: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),     // 67: google.protobuf.Duration
 }
 var file_plein_plugin_v1_plugin_proto_depIdxs = []int32{
-	3,  // 0: plein.plugin.v1.Manifest.routes:type_name -> plein.plugin.v1.Route
-	2,  // 1: plein.plugin.v1.Manifest.fields:type_name -> plein.plugin.v1.Field
-	59, // 2: plein.plugin.v1.Call.deadline:type_name -> google.protobuf.Timestamp
-	6,  // 3: plein.plugin.v1.HTTPRequestHead.call:type_name -> plein.plugin.v1.Call
-	7,  // 4: plein.plugin.v1.HTTPRequestHead.headers:type_name -> plein.plugin.v1.Header
-	8,  // 5: plein.plugin.v1.HTTPRequestPart.head:type_name -> plein.plugin.v1.HTTPRequestHead
-	9,  // 6: plein.plugin.v1.HTTPRequestPart.end:type_name -> plein.plugin.v1.HTTPEnd
-	7,  // 7: plein.plugin.v1.HTTPResponseHead.headers:type_name -> plein.plugin.v1.Header
-	11, // 8: plein.plugin.v1.HTTPResponsePart.head:type_name -> plein.plugin.v1.HTTPResponseHead
-	59, // 9: plein.plugin.v1.Event.time:type_name -> google.protobuf.Timestamp
-	13, // 10: plein.plugin.v1.DeliverRequest.events:type_name -> plein.plugin.v1.Event
-	6,  // 11: plein.plugin.v1.DecorateRequest.call:type_name -> plein.plugin.v1.Call
-	16, // 12: plein.plugin.v1.DecorateRequest.items:type_name -> plein.plugin.v1.ItemRef
-	57, // 13: plein.plugin.v1.DecorateResponse.fields:type_name -> plein.plugin.v1.DecorateResponse.FieldsEntry
-	59, // 14: plein.plugin.v1.KVEntry.expires_at:type_name -> google.protobuf.Timestamp
-	21, // 15: plein.plugin.v1.KVBatchGetResponse.entries:type_name -> plein.plugin.v1.KVEntry
-	60, // 16: plein.plugin.v1.KVPutRequest.ttl:type_name -> google.protobuf.Duration
-	21, // 17: plein.plugin.v1.KVListResponse.entries:type_name -> plein.plugin.v1.KVEntry
-	58, // 18: plein.plugin.v1.CounterBatchGetResponse.values:type_name -> plein.plugin.v1.CounterBatchGetResponse.ValuesEntry
-	59, // 19: plein.plugin.v1.BlobInfo.created_at:type_name -> google.protobuf.Timestamp
-	36, // 20: plein.plugin.v1.BlobPutRequest.head:type_name -> plein.plugin.v1.BlobPutHead
-	35, // 21: plein.plugin.v1.BlobGetResponse.info:type_name -> plein.plugin.v1.BlobInfo
-	59, // 22: plein.plugin.v1.Item.created_at:type_name -> google.protobuf.Timestamp
-	59, // 23: plein.plugin.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
-	43, // 24: plein.plugin.v1.ItemSearchResponse.items:type_name -> plein.plugin.v1.Item
-	0,  // 25: plein.plugin.v1.Plugin.Describe:input_type -> plein.plugin.v1.DescribeRequest
-	4,  // 26: plein.plugin.v1.Plugin.Configure:input_type -> plein.plugin.v1.ConfigureRequest
-	10, // 27: plein.plugin.v1.Plugin.HandleHTTP:input_type -> plein.plugin.v1.HTTPRequestPart
-	14, // 28: plein.plugin.v1.Plugin.Deliver:input_type -> plein.plugin.v1.DeliverRequest
-	17, // 29: plein.plugin.v1.Plugin.Decorate:input_type -> plein.plugin.v1.DecorateRequest
-	19, // 30: plein.plugin.v1.Plugin.Health:input_type -> plein.plugin.v1.HealthRequest
-	22, // 31: plein.plugin.v1.Host.KVGet:input_type -> plein.plugin.v1.KVGetRequest
-	23, // 32: plein.plugin.v1.Host.KVBatchGet:input_type -> plein.plugin.v1.KVBatchGetRequest
-	25, // 33: plein.plugin.v1.Host.KVPut:input_type -> plein.plugin.v1.KVPutRequest
-	27, // 34: plein.plugin.v1.Host.KVDelete:input_type -> plein.plugin.v1.KVDeleteRequest
-	29, // 35: plein.plugin.v1.Host.KVList:input_type -> plein.plugin.v1.KVListRequest
-	31, // 36: plein.plugin.v1.Host.CounterAdd:input_type -> plein.plugin.v1.CounterAddRequest
-	33, // 37: plein.plugin.v1.Host.CounterBatchGet:input_type -> plein.plugin.v1.CounterBatchGetRequest
-	37, // 38: plein.plugin.v1.Host.BlobPut:input_type -> plein.plugin.v1.BlobPutRequest
-	38, // 39: plein.plugin.v1.Host.BlobGet:input_type -> plein.plugin.v1.BlobGetRequest
-	40, // 40: plein.plugin.v1.Host.BlobStat:input_type -> plein.plugin.v1.BlobStatRequest
-	41, // 41: plein.plugin.v1.Host.BlobDelete:input_type -> plein.plugin.v1.BlobDeleteRequest
-	44, // 42: plein.plugin.v1.Host.ItemRegister:input_type -> plein.plugin.v1.ItemRegisterRequest
-	46, // 43: plein.plugin.v1.Host.ItemUpdate:input_type -> plein.plugin.v1.ItemUpdateRequest
-	48, // 44: plein.plugin.v1.Host.ItemDelete:input_type -> plein.plugin.v1.ItemDeleteRequest
-	50, // 45: plein.plugin.v1.Host.ItemGet:input_type -> plein.plugin.v1.ItemGetRequest
-	51, // 46: plein.plugin.v1.Host.ItemSearch:input_type -> plein.plugin.v1.ItemSearchRequest
-	53, // 47: plein.plugin.v1.Host.Authorize:input_type -> plein.plugin.v1.AuthorizeRequest
-	55, // 48: plein.plugin.v1.Host.Publish:input_type -> plein.plugin.v1.PublishRequest
-	1,  // 49: plein.plugin.v1.Plugin.Describe:output_type -> plein.plugin.v1.Manifest
-	5,  // 50: plein.plugin.v1.Plugin.Configure:output_type -> plein.plugin.v1.ConfigureResponse
-	12, // 51: plein.plugin.v1.Plugin.HandleHTTP:output_type -> plein.plugin.v1.HTTPResponsePart
-	15, // 52: plein.plugin.v1.Plugin.Deliver:output_type -> plein.plugin.v1.DeliverResponse
-	18, // 53: plein.plugin.v1.Plugin.Decorate:output_type -> plein.plugin.v1.DecorateResponse
-	20, // 54: plein.plugin.v1.Plugin.Health:output_type -> plein.plugin.v1.HealthResponse
-	21, // 55: plein.plugin.v1.Host.KVGet:output_type -> plein.plugin.v1.KVEntry
-	24, // 56: plein.plugin.v1.Host.KVBatchGet:output_type -> plein.plugin.v1.KVBatchGetResponse
-	26, // 57: plein.plugin.v1.Host.KVPut:output_type -> plein.plugin.v1.KVPutResponse
-	28, // 58: plein.plugin.v1.Host.KVDelete:output_type -> plein.plugin.v1.KVDeleteResponse
-	30, // 59: plein.plugin.v1.Host.KVList:output_type -> plein.plugin.v1.KVListResponse
-	32, // 60: plein.plugin.v1.Host.CounterAdd:output_type -> plein.plugin.v1.CounterAddResponse
-	34, // 61: plein.plugin.v1.Host.CounterBatchGet:output_type -> plein.plugin.v1.CounterBatchGetResponse
-	35, // 62: plein.plugin.v1.Host.BlobPut:output_type -> plein.plugin.v1.BlobInfo
-	39, // 63: plein.plugin.v1.Host.BlobGet:output_type -> plein.plugin.v1.BlobGetResponse
-	35, // 64: plein.plugin.v1.Host.BlobStat:output_type -> plein.plugin.v1.BlobInfo
-	42, // 65: plein.plugin.v1.Host.BlobDelete:output_type -> plein.plugin.v1.BlobDeleteResponse
-	45, // 66: plein.plugin.v1.Host.ItemRegister:output_type -> plein.plugin.v1.ItemRegisterResponse
-	47, // 67: plein.plugin.v1.Host.ItemUpdate:output_type -> plein.plugin.v1.ItemUpdateResponse
-	49, // 68: plein.plugin.v1.Host.ItemDelete:output_type -> plein.plugin.v1.ItemDeleteResponse
-	43, // 69: plein.plugin.v1.Host.ItemGet:output_type -> plein.plugin.v1.Item
-	52, // 70: plein.plugin.v1.Host.ItemSearch:output_type -> plein.plugin.v1.ItemSearchResponse
-	54, // 71: plein.plugin.v1.Host.Authorize:output_type -> plein.plugin.v1.AuthorizeResponse
-	56, // 72: plein.plugin.v1.Host.Publish:output_type -> plein.plugin.v1.PublishResponse
-	49, // [49:73] is the sub-list for method output_type
-	25, // [25:49] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	4,  // 0: plein.plugin.v1.Manifest.routes:type_name -> plein.plugin.v1.Route
+	3,  // 1: plein.plugin.v1.Manifest.fields:type_name -> plein.plugin.v1.Field
+	66, // 2: plein.plugin.v1.Call.deadline:type_name -> google.protobuf.Timestamp
+	7,  // 3: plein.plugin.v1.HTTPRequestHead.call:type_name -> plein.plugin.v1.Call
+	8,  // 4: plein.plugin.v1.HTTPRequestHead.headers:type_name -> plein.plugin.v1.Header
+	9,  // 5: plein.plugin.v1.HTTPRequestPart.head:type_name -> plein.plugin.v1.HTTPRequestHead
+	10, // 6: plein.plugin.v1.HTTPRequestPart.end:type_name -> plein.plugin.v1.HTTPEnd
+	8,  // 7: plein.plugin.v1.HTTPResponseHead.headers:type_name -> plein.plugin.v1.Header
+	12, // 8: plein.plugin.v1.HTTPResponsePart.head:type_name -> plein.plugin.v1.HTTPResponseHead
+	66, // 9: plein.plugin.v1.Event.time:type_name -> google.protobuf.Timestamp
+	14, // 10: plein.plugin.v1.DeliverRequest.events:type_name -> plein.plugin.v1.Event
+	7,  // 11: plein.plugin.v1.DecorateRequest.call:type_name -> plein.plugin.v1.Call
+	17, // 12: plein.plugin.v1.DecorateRequest.items:type_name -> plein.plugin.v1.ItemRef
+	63, // 13: plein.plugin.v1.DecorateResponse.fields:type_name -> plein.plugin.v1.DecorateResponse.FieldsEntry
+	66, // 14: plein.plugin.v1.KVEntry.expires_at:type_name -> google.protobuf.Timestamp
+	22, // 15: plein.plugin.v1.KVBatchGetResponse.entries:type_name -> plein.plugin.v1.KVEntry
+	67, // 16: plein.plugin.v1.KVPutRequest.ttl:type_name -> google.protobuf.Duration
+	22, // 17: plein.plugin.v1.KVListResponse.entries:type_name -> plein.plugin.v1.KVEntry
+	0,  // 18: plein.plugin.v1.KVCondition.state:type_name -> plein.plugin.v1.KVCondition.State
+	67, // 19: plein.plugin.v1.KVTxnPut.ttl:type_name -> google.protobuf.Duration
+	32, // 20: plein.plugin.v1.KVTxnRequest.conditions:type_name -> plein.plugin.v1.KVCondition
+	33, // 21: plein.plugin.v1.KVTxnRequest.puts:type_name -> plein.plugin.v1.KVTxnPut
+	34, // 22: plein.plugin.v1.KVTxnRequest.counters:type_name -> plein.plugin.v1.CounterDelta
+	64, // 23: plein.plugin.v1.KVTxnResponse.counters:type_name -> plein.plugin.v1.KVTxnResponse.CountersEntry
+	65, // 24: plein.plugin.v1.CounterBatchGetResponse.values:type_name -> plein.plugin.v1.CounterBatchGetResponse.ValuesEntry
+	66, // 25: plein.plugin.v1.BlobInfo.created_at:type_name -> google.protobuf.Timestamp
+	42, // 26: plein.plugin.v1.BlobPutRequest.head:type_name -> plein.plugin.v1.BlobPutHead
+	41, // 27: plein.plugin.v1.BlobGetResponse.info:type_name -> plein.plugin.v1.BlobInfo
+	66, // 28: plein.plugin.v1.Item.created_at:type_name -> google.protobuf.Timestamp
+	66, // 29: plein.plugin.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
+	49, // 30: plein.plugin.v1.ItemSearchResponse.items:type_name -> plein.plugin.v1.Item
+	1,  // 31: plein.plugin.v1.Plugin.Describe:input_type -> plein.plugin.v1.DescribeRequest
+	5,  // 32: plein.plugin.v1.Plugin.Configure:input_type -> plein.plugin.v1.ConfigureRequest
+	11, // 33: plein.plugin.v1.Plugin.HandleHTTP:input_type -> plein.plugin.v1.HTTPRequestPart
+	15, // 34: plein.plugin.v1.Plugin.Deliver:input_type -> plein.plugin.v1.DeliverRequest
+	18, // 35: plein.plugin.v1.Plugin.Decorate:input_type -> plein.plugin.v1.DecorateRequest
+	20, // 36: plein.plugin.v1.Plugin.Health:input_type -> plein.plugin.v1.HealthRequest
+	23, // 37: plein.plugin.v1.Host.KVGet:input_type -> plein.plugin.v1.KVGetRequest
+	24, // 38: plein.plugin.v1.Host.KVBatchGet:input_type -> plein.plugin.v1.KVBatchGetRequest
+	26, // 39: plein.plugin.v1.Host.KVPut:input_type -> plein.plugin.v1.KVPutRequest
+	28, // 40: plein.plugin.v1.Host.KVDelete:input_type -> plein.plugin.v1.KVDeleteRequest
+	30, // 41: plein.plugin.v1.Host.KVList:input_type -> plein.plugin.v1.KVListRequest
+	35, // 42: plein.plugin.v1.Host.KVTxn:input_type -> plein.plugin.v1.KVTxnRequest
+	37, // 43: plein.plugin.v1.Host.CounterAdd:input_type -> plein.plugin.v1.CounterAddRequest
+	39, // 44: plein.plugin.v1.Host.CounterBatchGet:input_type -> plein.plugin.v1.CounterBatchGetRequest
+	43, // 45: plein.plugin.v1.Host.BlobPut:input_type -> plein.plugin.v1.BlobPutRequest
+	44, // 46: plein.plugin.v1.Host.BlobGet:input_type -> plein.plugin.v1.BlobGetRequest
+	46, // 47: plein.plugin.v1.Host.BlobStat:input_type -> plein.plugin.v1.BlobStatRequest
+	47, // 48: plein.plugin.v1.Host.BlobDelete:input_type -> plein.plugin.v1.BlobDeleteRequest
+	50, // 49: plein.plugin.v1.Host.ItemRegister:input_type -> plein.plugin.v1.ItemRegisterRequest
+	52, // 50: plein.plugin.v1.Host.ItemUpdate:input_type -> plein.plugin.v1.ItemUpdateRequest
+	54, // 51: plein.plugin.v1.Host.ItemDelete:input_type -> plein.plugin.v1.ItemDeleteRequest
+	56, // 52: plein.plugin.v1.Host.ItemGet:input_type -> plein.plugin.v1.ItemGetRequest
+	57, // 53: plein.plugin.v1.Host.ItemSearch:input_type -> plein.plugin.v1.ItemSearchRequest
+	59, // 54: plein.plugin.v1.Host.Authorize:input_type -> plein.plugin.v1.AuthorizeRequest
+	61, // 55: plein.plugin.v1.Host.Publish:input_type -> plein.plugin.v1.PublishRequest
+	2,  // 56: plein.plugin.v1.Plugin.Describe:output_type -> plein.plugin.v1.Manifest
+	6,  // 57: plein.plugin.v1.Plugin.Configure:output_type -> plein.plugin.v1.ConfigureResponse
+	13, // 58: plein.plugin.v1.Plugin.HandleHTTP:output_type -> plein.plugin.v1.HTTPResponsePart
+	16, // 59: plein.plugin.v1.Plugin.Deliver:output_type -> plein.plugin.v1.DeliverResponse
+	19, // 60: plein.plugin.v1.Plugin.Decorate:output_type -> plein.plugin.v1.DecorateResponse
+	21, // 61: plein.plugin.v1.Plugin.Health:output_type -> plein.plugin.v1.HealthResponse
+	22, // 62: plein.plugin.v1.Host.KVGet:output_type -> plein.plugin.v1.KVEntry
+	25, // 63: plein.plugin.v1.Host.KVBatchGet:output_type -> plein.plugin.v1.KVBatchGetResponse
+	27, // 64: plein.plugin.v1.Host.KVPut:output_type -> plein.plugin.v1.KVPutResponse
+	29, // 65: plein.plugin.v1.Host.KVDelete:output_type -> plein.plugin.v1.KVDeleteResponse
+	31, // 66: plein.plugin.v1.Host.KVList:output_type -> plein.plugin.v1.KVListResponse
+	36, // 67: plein.plugin.v1.Host.KVTxn:output_type -> plein.plugin.v1.KVTxnResponse
+	38, // 68: plein.plugin.v1.Host.CounterAdd:output_type -> plein.plugin.v1.CounterAddResponse
+	40, // 69: plein.plugin.v1.Host.CounterBatchGet:output_type -> plein.plugin.v1.CounterBatchGetResponse
+	41, // 70: plein.plugin.v1.Host.BlobPut:output_type -> plein.plugin.v1.BlobInfo
+	45, // 71: plein.plugin.v1.Host.BlobGet:output_type -> plein.plugin.v1.BlobGetResponse
+	41, // 72: plein.plugin.v1.Host.BlobStat:output_type -> plein.plugin.v1.BlobInfo
+	48, // 73: plein.plugin.v1.Host.BlobDelete:output_type -> plein.plugin.v1.BlobDeleteResponse
+	51, // 74: plein.plugin.v1.Host.ItemRegister:output_type -> plein.plugin.v1.ItemRegisterResponse
+	53, // 75: plein.plugin.v1.Host.ItemUpdate:output_type -> plein.plugin.v1.ItemUpdateResponse
+	55, // 76: plein.plugin.v1.Host.ItemDelete:output_type -> plein.plugin.v1.ItemDeleteResponse
+	49, // 77: plein.plugin.v1.Host.ItemGet:output_type -> plein.plugin.v1.Item
+	58, // 78: plein.plugin.v1.Host.ItemSearch:output_type -> plein.plugin.v1.ItemSearchResponse
+	60, // 79: plein.plugin.v1.Host.Authorize:output_type -> plein.plugin.v1.AuthorizeResponse
+	62, // 80: plein.plugin.v1.Host.Publish:output_type -> plein.plugin.v1.PublishResponse
+	56, // [56:81] is the sub-list for method output_type
+	31, // [31:56] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_plein_plugin_v1_plugin_proto_init() }
@@ -3828,11 +4268,11 @@ func file_plein_plugin_v1_plugin_proto_init() {
 	}
 	file_plein_plugin_v1_plugin_proto_msgTypes[25].OneofWrappers = []any{}
 	file_plein_plugin_v1_plugin_proto_msgTypes[27].OneofWrappers = []any{}
-	file_plein_plugin_v1_plugin_proto_msgTypes[37].OneofWrappers = []any{
+	file_plein_plugin_v1_plugin_proto_msgTypes[42].OneofWrappers = []any{
 		(*BlobPutRequest_Head)(nil),
 		(*BlobPutRequest_Chunk)(nil),
 	}
-	file_plein_plugin_v1_plugin_proto_msgTypes[39].OneofWrappers = []any{
+	file_plein_plugin_v1_plugin_proto_msgTypes[44].OneofWrappers = []any{
 		(*BlobGetResponse_Info)(nil),
 		(*BlobGetResponse_Chunk)(nil),
 	}
@@ -3841,13 +4281,14 @@ func file_plein_plugin_v1_plugin_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plein_plugin_v1_plugin_proto_rawDesc), len(file_plein_plugin_v1_plugin_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   59,
+			NumEnums:      1,
+			NumMessages:   65,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
 		GoTypes:           file_plein_plugin_v1_plugin_proto_goTypes,
 		DependencyIndexes: file_plein_plugin_v1_plugin_proto_depIdxs,
+		EnumInfos:         file_plein_plugin_v1_plugin_proto_enumTypes,
 		MessageInfos:      file_plein_plugin_v1_plugin_proto_msgTypes,
 	}.Build()
 	File_plein_plugin_v1_plugin_proto = out.File

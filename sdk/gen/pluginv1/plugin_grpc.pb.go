@@ -348,6 +348,7 @@ const (
 	Host_KVPut_FullMethodName           = "/plein.plugin.v1.Host/KVPut"
 	Host_KVDelete_FullMethodName        = "/plein.plugin.v1.Host/KVDelete"
 	Host_KVList_FullMethodName          = "/plein.plugin.v1.Host/KVList"
+	Host_KVTxn_FullMethodName           = "/plein.plugin.v1.Host/KVTxn"
 	Host_CounterAdd_FullMethodName      = "/plein.plugin.v1.Host/CounterAdd"
 	Host_CounterBatchGet_FullMethodName = "/plein.plugin.v1.Host/CounterBatchGet"
 	Host_BlobPut_FullMethodName         = "/plein.plugin.v1.Host/BlobPut"
@@ -381,6 +382,10 @@ type HostClient interface {
 	KVDelete(ctx context.Context, in *KVDeleteRequest, opts ...grpc.CallOption) (*KVDeleteResponse, error)
 	// KVList returns entries whose key starts with prefix, in key order.
 	KVList(ctx context.Context, in *KVListRequest, opts ...grpc.CallOption) (*KVListResponse, error)
+	// KVTxn applies KV puts and deletes and counter changes all together, in one
+	// transaction, if every condition holds; otherwise it changes nothing and names the
+	// condition that failed.
+	KVTxn(ctx context.Context, in *KVTxnRequest, opts ...grpc.CallOption) (*KVTxnResponse, error)
 	// CounterAdd adds delta to a counter (missing counters start at 0).
 	CounterAdd(ctx context.Context, in *CounterAddRequest, opts ...grpc.CallOption) (*CounterAddResponse, error)
 	// CounterBatchGet reads several counters; missing ones read 0.
@@ -461,6 +466,16 @@ func (c *hostClient) KVList(ctx context.Context, in *KVListRequest, opts ...grpc
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(KVListResponse)
 	err := c.cc.Invoke(ctx, Host_KVList_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hostClient) KVTxn(ctx context.Context, in *KVTxnRequest, opts ...grpc.CallOption) (*KVTxnResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(KVTxnResponse)
+	err := c.cc.Invoke(ctx, Host_KVTxn_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -627,6 +642,10 @@ type HostServer interface {
 	KVDelete(context.Context, *KVDeleteRequest) (*KVDeleteResponse, error)
 	// KVList returns entries whose key starts with prefix, in key order.
 	KVList(context.Context, *KVListRequest) (*KVListResponse, error)
+	// KVTxn applies KV puts and deletes and counter changes all together, in one
+	// transaction, if every condition holds; otherwise it changes nothing and names the
+	// condition that failed.
+	KVTxn(context.Context, *KVTxnRequest) (*KVTxnResponse, error)
 	// CounterAdd adds delta to a counter (missing counters start at 0).
 	CounterAdd(context.Context, *CounterAddRequest) (*CounterAddResponse, error)
 	// CounterBatchGet reads several counters; missing ones read 0.
@@ -677,6 +696,9 @@ func (UnimplementedHostServer) KVDelete(context.Context, *KVDeleteRequest) (*KVD
 }
 func (UnimplementedHostServer) KVList(context.Context, *KVListRequest) (*KVListResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method KVList not implemented")
+}
+func (UnimplementedHostServer) KVTxn(context.Context, *KVTxnRequest) (*KVTxnResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method KVTxn not implemented")
 }
 func (UnimplementedHostServer) CounterAdd(context.Context, *CounterAddRequest) (*CounterAddResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CounterAdd not implemented")
@@ -824,6 +846,24 @@ func _Host_KVList_Handler(srv interface{}, ctx context.Context, dec func(interfa
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(HostServer).KVList(ctx, req.(*KVListRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Host_KVTxn_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(KVTxnRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).KVTxn(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_KVTxn_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).KVTxn(ctx, req.(*KVTxnRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1070,6 +1110,10 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "KVList",
 			Handler:    _Host_KVList_Handler,
+		},
+		{
+			MethodName: "KVTxn",
+			Handler:    _Host_KVTxn_Handler,
 		},
 		{
 			MethodName: "CounterAdd",
