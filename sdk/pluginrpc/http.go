@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/pleinhq/plein/sdk"
 	pb "github.com/pleinhq/plein/sdk/gen/pluginv1"
@@ -36,7 +37,9 @@ type HTTPRequest struct {
 type HTTPResponse struct {
 	Status int
 	Header http.Header
-	Body   io.ReadCloser
+	// ContentLength is the body's length, or -1 if unknown.
+	ContentLength int64
+	Body          io.ReadCloser
 }
 
 // HandleHTTP sends req to the plugin and returns its response as soon as the status
@@ -46,6 +49,12 @@ type HTTPResponse struct {
 // chunk: a Body blocked in Read delays it). An error means the plugin gave no
 // response: answer 502 or 503 and never treat it as allowed.
 func (c *Client) HandleHTTP(ctx context.Context, req *HTTPRequest) (*HTTPResponse, error) {
+	if lc := c.lane.client(); lc != nil {
+		if err := checkHeader(req.Header); err != nil {
+			return nil, err
+		}
+		return c.handleHTTPLane(ctx, lc, req)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	stream, err := c.rpc.HandleHTTP(ctx)
 	if err != nil {
@@ -96,10 +105,12 @@ func (c *Client) HandleHTTP(ctx context.Context, req *HTTPRequest) (*HTTPRespons
 		}
 		return msg.GetBody(), nil
 	}}
+	hdr := header.FromProto(rh.GetHeaders(), 0)
 	return &HTTPResponse{
-		Status: int(rh.GetStatus()),
-		Header: header.FromProto(rh.GetHeaders(), 0),
-		Body:   &responseBody{Reader: body, stop: stop},
+		Status:        int(rh.GetStatus()),
+		Header:        hdr,
+		ContentLength: contentLength(hdr),
+		Body:          &responseBody{Reader: body, stop: stop},
 	}, nil
 }
 
@@ -135,4 +146,14 @@ type responseBody struct {
 func (b *responseBody) Close() error {
 	b.stop()
 	return nil
+}
+
+// contentLength reads a response's declared length; -1 if it declares none or
+// something that is not a length.
+func contentLength(h http.Header) int64 {
+	n, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
 }

@@ -322,7 +322,13 @@ type ConfigureRequest struct {
 	// The settings object as JSON.
 	Settings []byte `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
 	// The go-plugin broker id on which the host serves the Host service.
-	HostBrokerId  uint32 `protobuf:"varint,2,opt,name=host_broker_id,json=hostBrokerId,proto3" json:"host_broker_id,omitempty"`
+	HostBrokerId uint32 `protobuf:"varint,2,opt,name=host_broker_id,json=hostBrokerId,proto3" json:"host_broker_id,omitempty"`
+	// The fast lane (see package sdk/internal/wire): a private directory (mode 0700)
+	// where the host serves the Host service's unary calls on host.sock and where the
+	// plugin serves its HTTP routes on http.sock, and the secret both sides present.
+	// Empty: gRPC only.
+	LaneDir       string `protobuf:"bytes,3,opt,name=lane_dir,json=laneDir,proto3" json:"lane_dir,omitempty"`
+	LaneSecret    []byte `protobuf:"bytes,4,opt,name=lane_secret,json=laneSecret,proto3" json:"lane_secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -371,8 +377,24 @@ func (x *ConfigureRequest) GetHostBrokerId() uint32 {
 	return 0
 }
 
+func (x *ConfigureRequest) GetLaneDir() string {
+	if x != nil {
+		return x.LaneDir
+	}
+	return ""
+}
+
+func (x *ConfigureRequest) GetLaneSecret() []byte {
+	if x != nil {
+		return x.LaneSecret
+	}
+	return nil
+}
+
 type ConfigureResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The plugin serves its routes as HTTP/1.1 on <lane_dir>/http.sock.
+	LaneHttp      bool `protobuf:"varint,1,opt,name=lane_http,json=laneHttp,proto3" json:"lane_http,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -405,6 +427,13 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
 	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ConfigureResponse) GetLaneHttp() bool {
+	if x != nil {
+		return x.LaneHttp
+	}
+	return false
 }
 
 // Call describes the request a plugin is serving. The plugin passes handle back on its
@@ -3414,11 +3443,15 @@ const file_plein_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1e\n" +
 	"\n" +
 	"permission\x18\x03 \x01(\tR\n" +
-	"permission\"T\n" +
+	"permission\"\x90\x01\n" +
 	"\x10ConfigureRequest\x12\x1a\n" +
 	"\bsettings\x18\x01 \x01(\fR\bsettings\x12$\n" +
-	"\x0ehost_broker_id\x18\x02 \x01(\rR\fhostBrokerId\"\x13\n" +
-	"\x11ConfigureResponse\"\xa4\x01\n" +
+	"\x0ehost_broker_id\x18\x02 \x01(\rR\fhostBrokerId\x12\x19\n" +
+	"\blane_dir\x18\x03 \x01(\tR\alaneDir\x12\x1f\n" +
+	"\vlane_secret\x18\x04 \x01(\fR\n" +
+	"laneSecret\"0\n" +
+	"\x11ConfigureResponse\x12\x1b\n" +
+	"\tlane_http\x18\x01 \x01(\bR\blaneHttp\"\xa4\x01\n" +
 	"\x04Call\x12\x16\n" +
 	"\x06handle\x18\x01 \x01(\tR\x06handle\x12\x1d\n" +
 	"\n" +
