@@ -96,9 +96,9 @@ func (s *pluginService) Configure(ctx context.Context, req *pb.ConfigureRequest)
 		h = http.NotFoundHandler()
 	}
 	s.ready.Store(&h)
-	lane := s.serveLaneHTTP(req, h)
+	lane := s.serveLane(req)
 	s.log.Info("configured", "version", s.manifest.Version, "fast_lane", lane)
-	return &pb.ConfigureResponse{LaneHttp: lane}, nil
+	return &pb.ConfigureResponse{LaneServed: lane}, nil
 }
 
 // handler returns the plugin's handler, or an Unavailable error before Configure.

@@ -86,8 +86,13 @@ func (c *Client) Configure(ctx context.Context, settings json.RawMessage, hostBr
 	if err != nil {
 		return errcode.FromStatus("plugin configure", err)
 	}
-	if c.lane != nil && resp.GetLaneHttp() {
-		c.lane.useHTTP()
+	if c.lane != nil && resp.GetLaneServed() {
+		fast, err := c.lane.dialPlugin(ctx)
+		if err != nil {
+			return fmt.Errorf("plugin configure: the plugin offered the fast lane but does not answer on it: %w", err)
+		}
+		// Configure comes before any other call, so nothing uses rpc yet.
+		c.rpc = fast
 	}
 	return nil
 }

@@ -49,12 +49,6 @@ type HTTPResponse struct {
 // chunk: a Body blocked in Read delays it). An error means the plugin gave no
 // response: answer 502 or 503 and never treat it as allowed.
 func (c *Client) HandleHTTP(ctx context.Context, req *HTTPRequest) (*HTTPResponse, error) {
-	if lc := c.lane.client(); lc != nil {
-		if err := checkHeader(req.Header); err != nil {
-			return nil, err
-		}
-		return c.handleHTTPLane(ctx, lc, req)
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	stream, err := c.rpc.HandleHTTP(ctx)
 	if err != nil {
@@ -75,10 +69,16 @@ func (c *Client) HandleHTTP(ctx context.Context, req *HTTPRequest) (*HTTPRespons
 		return nil, errcode.FromStatus("plugin http", err)
 	}
 	sent := make(chan struct{})
-	go func() {
-		defer close(sent)
-		sendBody(stream, req.Body)
-	}()
+	if req.Body == nil {
+		// Nothing to stream: the end marker goes now, with no goroutine to wait for.
+		sendBody(stream, nil)
+		close(sent)
+	} else {
+		go func() {
+			defer close(sent)
+			sendBody(stream, req.Body)
+		}()
+	}
 	stop := func() {
 		cancel()
 		<-sent
@@ -93,7 +93,13 @@ func (c *Client) HandleHTTP(ctx context.Context, req *HTTPRequest) (*HTTPRespons
 		stop()
 		return nil, errors.New("plugin http: the plugin's first message is not a valid response head")
 	}
+	initial := rh.GetBody() // the body's first bytes came with the head
 	body := &chunk.Reader{Next: func() ([]byte, error) {
+		if initial != nil {
+			p := initial
+			initial = nil
+			return p, nil
+		}
 		msg, err := stream.Recv()
 		switch {
 		case errors.Is(err, io.EOF):
@@ -110,7 +116,7 @@ func (c *Client) HandleHTTP(ctx context.Context, req *HTTPRequest) (*HTTPRespons
 		Status:        int(rh.GetStatus()),
 		Header:        hdr,
 		ContentLength: contentLength(hdr),
-		Body:          &responseBody{Reader: body, stop: stop},
+		Body:          &responseBody{Reader: body, left: contentLength(hdr), stream: stream, stop: stop},
 	}, nil
 }
 
@@ -140,10 +146,29 @@ func sendBody(stream pb.Plugin_HandleHTTPClient, body io.Reader) {
 // responseBody is a response's streaming body; Close ends the exchange.
 type responseBody struct {
 	io.Reader
-	stop func()
+	left   int64 // declared bytes not read yet; -1 if no length was declared
+	stream pb.Plugin_HandleHTTPClient
+	stop   func()
 }
 
+func (b *responseBody) Read(p []byte) (int, error) {
+	n, err := b.Reader.Read(p)
+	if b.left > 0 {
+		b.left -= int64(n)
+	}
+	return n, err
+}
+
+// Close ends the exchange. When the declared length was read, the plugin has
+// finished: reading its end first keeps the fast lane's connection for the next call.
 func (b *responseBody) Close() error {
+	if b.left == 0 {
+		for range 2 {
+			if _, err := b.stream.Recv(); err != nil {
+				break
+			}
+		}
+	}
 	b.stop()
 	return nil
 }

@@ -18,13 +18,11 @@ import (
 // maxIdle is how many idle connections a Conn keeps; more calls at once dial more.
 const maxIdle = 64
 
-// Conn is a grpc.ClientConnInterface whose unary calls go over the fast lane and
-// whose streams go to the gRPC connection it wraps. It keeps a pool of connections
-// and is safe for concurrent use.
+// Conn is a grpc.ClientConnInterface over the fast lane: each call, unary or
+// stream, takes a connection of its pool for itself. It is safe for concurrent use.
 type Conn struct {
-	path    string
-	secret  []byte
-	streams grpc.ClientConnInterface
+	path   string
+	secret []byte
 
 	mu     sync.Mutex
 	idle   []*clientConn
@@ -39,9 +37,9 @@ type clientConn struct {
 }
 
 // Dial connects to the server on the unix socket path with secret, once, to check
-// that it answers; streams carries the service's streaming methods.
-func Dial(ctx context.Context, path string, secret []byte, streams grpc.ClientConnInterface) (*Conn, error) {
-	c := &Conn{path: path, secret: secret, streams: streams}
+// that it answers.
+func Dial(ctx context.Context, path string, secret []byte) (*Conn, error) {
+	c := &Conn{path: path, secret: secret}
 	cc, err := c.dial(ctx)
 	if err != nil {
 		return nil, err
@@ -177,7 +175,7 @@ func (c *Conn) exchange(cc *clientConn, method string, deadline time.Time, hasDe
 	buf := appendRequestHead(beginFrame(cc.buf), method, deadline, hasDeadline)
 	buf, err := proto.MarshalOptions{}.MarshalAppend(buf, in)
 	if err != nil {
-		return status.Errorf(codes.Internal, "wire: marshal: %v", err)
+		return status.Errorf(codes.InvalidArgument, "wire: marshal: %v", err)
 	}
 	if buf, err = endFrame(buf); err != nil {
 		return status.Error(codes.ResourceExhausted, "wire: the request is over the message size limit")
@@ -201,11 +199,6 @@ func (c *Conn) exchange(cc *clientConn, method string, deadline time.Time, hasDe
 		return errRemote{status.Errorf(codes.Internal, "wire: unmarshal the answer: %v", err)}
 	}
 	return nil
-}
-
-// NewStream opens a stream on the wrapped gRPC connection.
-func (c *Conn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-	return c.streams.NewStream(ctx, desc, method, opts...)
 }
 
 // Close closes the idle connections; calls in progress finish on theirs.

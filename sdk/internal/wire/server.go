@@ -18,10 +18,11 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Server serves the unary methods of one gRPC service implementation.
+// Server serves the methods of one gRPC service implementation, unary and streams.
 type Server struct {
 	impl    any
 	methods map[string]grpc.MethodHandler // by full method name
+	streams map[string]grpc.StreamHandler
 	secret  []byte
 	log     *slog.Logger
 
@@ -45,8 +46,12 @@ func NewServer(desc *grpc.ServiceDesc, impl any, secret []byte, log *slog.Logger
 	for _, m := range desc.Methods {
 		methods["/"+desc.ServiceName+"/"+m.MethodName] = m.Handler
 	}
+	streams := make(map[string]grpc.StreamHandler, len(desc.Streams))
+	for _, st := range desc.Streams {
+		streams["/"+desc.ServiceName+"/"+st.StreamName] = st.Handler
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{impl: impl, methods: methods, secret: secret, log: log,
+	return &Server{impl: impl, methods: methods, streams: streams, secret: secret, log: log,
 		conns: map[net.Conn]struct{}{}, ctx: ctx, cancel: cancel}
 }
 
@@ -143,6 +148,15 @@ func (s *Server) serveConn(c net.Conn) {
 		if err != nil {
 			s.log.Warn("wire: malformed request, closing the connection", "err", err)
 			return
+		}
+		if h, ok := s.streams[req.method]; ok {
+			if w.Buffered() > 0 && w.Flush() != nil {
+				return
+			}
+			if !s.serveStream(r, w, h, req) {
+				return
+			}
+			continue
 		}
 		out = s.call(req, beginFrame(out))
 		if out, err = endFrame(out); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"io"
 	"net"
 	"path/filepath"
 	"strings"
@@ -11,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -80,7 +80,7 @@ func start(t testing.TB) (string, []byte, *kv) {
 
 func client(t testing.TB, path string, key []byte) pb.HostClient {
 	t.Helper()
-	conn, err := Dial(context.Background(), path, key, nil)
+	conn, err := Dial(context.Background(), path, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestConcurrentCalls(t *testing.T) {
 
 func TestAConnectionWithoutTheSecretIsRefused(t *testing.T) {
 	path, _, _ := start(t)
-	if _, err := Dial(context.Background(), path, secret(t), nil); err == nil {
+	if _, err := Dial(context.Background(), path, secret(t)); err == nil {
 		t.Fatal("dial with another secret succeeded")
 	}
 	// Garbage instead of a hello is refused too, and the server keeps serving.
@@ -194,29 +194,118 @@ func TestAConnectionWithoutTheSecretIsRefused(t *testing.T) {
 	_ = nc.Close()
 }
 
-func TestStreamsGoToTheGRPCConnection(t *testing.T) {
+func (k *kv) BlobGet(req *pb.BlobGetRequest, stream pb.Host_BlobGetServer) error {
+	if req.GetKey() == "missing" {
+		return status.Error(codes.NotFound, "no such blob")
+	}
+	for i := range int(req.GetLength()) {
+		if err := stream.Send(&pb.BlobGetResponse{Part: &pb.BlobGetResponse_Chunk{Chunk: []byte{byte(i)}}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (k *kv) BlobPut(stream pb.Host_BlobPutServer) error {
+	var n int64
+	for {
+		msg, err := stream.Recv()
+		if err == io.EOF {
+			return stream.SendAndClose(&pb.BlobInfo{Size: n})
+		}
+		if err != nil {
+			return err
+		}
+		if len(msg.GetChunk()) > 0 && msg.GetChunk()[0] == 'x' {
+			// Answers before reading the rest: the server reads it away.
+			return status.Error(codes.InvalidArgument, "x is not allowed")
+		}
+		n += int64(len(msg.GetChunk()))
+	}
+}
+
+func TestStreamsBothWays(t *testing.T) {
 	path, key, _ := start(t)
-	streams := &recordingConn{}
-	conn, err := Dial(context.Background(), path, key, streams)
+	c := client(t, path, key)
+	ctx := context.Background()
+	for round := range 3 { // the connection comes back to the pool in step
+		get, err := c.BlobGet(ctx, &pb.BlobGetRequest{Key: "a", Length: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []byte
+		for {
+			msg, err := get.Recv()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+			got = append(got, msg.GetChunk()...)
+		}
+		if string(got) != "\x00\x01\x02\x03\x04" {
+			t.Fatalf("round %d: got %q", round, got)
+		}
+		put, err := c.BlobPut(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 10 {
+			if err := put.Send(&pb.BlobPutRequest{Part: &pb.BlobPutRequest_Chunk{Chunk: make([]byte, 1000)}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		info, err := put.CloseAndRecv()
+		if err != nil || info.GetSize() != 10000 {
+			t.Fatalf("round %d: put: %v %v", round, info, err)
+		}
+	}
+	get, err := c.BlobGet(ctx, &pb.BlobGetRequest{Key: "missing"})
+	if err == nil {
+		_, err = get.Recv()
+	}
+	if status.Code(err) != codes.NotFound {
+		t.Fatalf("missing blob: %v", err)
+	}
+	// A server that answers early reads the rest away; the next call still works.
+	put, err := c.BlobPut(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	_, _ = pb.NewHostClient(conn).BlobGet(context.Background(), &pb.BlobGetRequest{})
-	if streams.method != "/"+pb.Host_ServiceDesc.ServiceName+"/BlobGet" {
-		t.Fatalf("stream went to %q", streams.method)
+	_ = put.Send(&pb.BlobPutRequest{Part: &pb.BlobPutRequest_Chunk{Chunk: []byte("x")}})
+	for range 5 {
+		_ = put.Send(&pb.BlobPutRequest{Part: &pb.BlobPutRequest_Chunk{Chunk: make([]byte, 1000)}})
 	}
-}
-
-type recordingConn struct{ method string }
-
-func (r *recordingConn) Invoke(context.Context, string, any, any, ...grpc.CallOption) error {
-	return errors.New("unary call on the stream connection")
-}
-
-func (r *recordingConn) NewStream(_ context.Context, _ *grpc.StreamDesc, method string, _ ...grpc.CallOption) (grpc.ClientStream, error) {
-	r.method = method
-	return nil, errors.New("recorded")
+	if _, err := put.CloseAndRecv(); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("early answer: %v", err)
+	}
+	if e, err := c.KVGet(ctx, &pb.KVGetRequest{Key: "after"}); err != nil || e.GetKey() != "after" {
+		t.Fatalf("after streams: %v %v", e, err)
+	}
+	// Cancelling a stream midway closes its connection and nothing else.
+	cctx, cancel := context.WithCancel(ctx)
+	get, err = c.BlobGet(cctx, &pb.BlobGetRequest{Key: "a", Length: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := get.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	for {
+		if _, err = get.Recv(); err != nil {
+			break
+		}
+	}
+	if err == io.EOF {
+		t.Log("the stream had ended before the cancel")
+	} else if status.Code(err) != codes.Canceled {
+		t.Fatalf("cancelled stream: %v", err)
+	}
+	if e, err := c.KVGet(ctx, &pb.KVGetRequest{Key: "last"}); err != nil || e.GetKey() != "last" {
+		t.Fatalf("after a cancelled stream: %v %v", e, err)
+	}
 }
 
 func FuzzParseRequest(f *testing.F) {
