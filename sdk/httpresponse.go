@@ -3,6 +3,7 @@ package sdk
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 
 	pb "github.com/pleinhq/plein/sdk/gen/pluginv1"
 	"github.com/pleinhq/plein/sdk/internal/chunk"
@@ -80,7 +81,16 @@ func (w *responseWriter) FlushError() error {
 }
 
 // finish completes the response after the handler returned.
-func (w *responseWriter) finish() error { return w.FlushError() }
+func (w *responseWriter) finish() error {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	// The whole answer is here: say how long it is, so the host can take it at once.
+	if !w.sentHead && !w.discard && bodyAllowed(w.status) && w.fixed.Get("Content-Length") == "" {
+		w.fixed.Set("Content-Length", strconv.Itoa(len(w.buf)))
+	}
+	return w.flush()
+}
 
 // reset forgets an unsent response, so a panicking handler's half-written answer can
 // be replaced by a problem. It reports false if the head is already out.
@@ -100,11 +110,11 @@ func (w *responseWriter) flush() error {
 		if _, set := w.fixed["Content-Type"]; !set && len(w.buf) > 0 {
 			w.fixed.Set("Content-Type", http.DetectContentType(w.buf))
 		}
-		head := &pb.HTTPResponseHead{Status: int32(w.status), Headers: header.ToProto(w.fixed)}
-		if w.err = w.stream.Send(&pb.HTTPResponsePart{Part: &pb.HTTPResponsePart_Head{Head: head}}); w.err != nil {
-			return w.err
-		}
-		w.sentHead = true
+		// The first bytes travel with the head.
+		head := &pb.HTTPResponseHead{Status: int32(w.status), Headers: header.ToProto(w.fixed), Body: w.buf}
+		w.err = w.stream.Send(&pb.HTTPResponsePart{Part: &pb.HTTPResponsePart_Head{Head: head}})
+		w.sentHead, w.buf = true, w.buf[:0]
+		return w.err
 	}
 	if len(w.buf) > 0 {
 		w.err = w.stream.Send(&pb.HTTPResponsePart{Part: &pb.HTTPResponsePart_Body{Body: w.buf}})

@@ -85,7 +85,7 @@ func (s *pluginService) Configure(ctx context.Context, req *pb.ConfigureRequest)
 		if err != nil {
 			return nil, status.Errorf(codes.Unavailable, "dial host: %v", err)
 		}
-		s.host, s.brokerID = newHost(conn, s.log), req.GetHostBrokerId()
+		s.host, s.brokerID = newHost(laneHost(ctx, req, conn, s.log), s.log), req.GetHostBrokerId()
 	}
 	if err := s.plugin.Init(ctx, s.host, settings); err != nil {
 		s.log.Error("init failed", "err", err)
@@ -96,8 +96,9 @@ func (s *pluginService) Configure(ctx context.Context, req *pb.ConfigureRequest)
 		h = http.NotFoundHandler()
 	}
 	s.ready.Store(&h)
-	s.log.Info("configured", "version", s.manifest.Version)
-	return &pb.ConfigureResponse{}, nil
+	lane := s.serveLane(req)
+	s.log.Info("configured", "version", s.manifest.Version, "fast_lane", lane)
+	return &pb.ConfigureResponse{LaneServed: lane}, nil
 }
 
 // handler returns the plugin's handler, or an Unavailable error before Configure.

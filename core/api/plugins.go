@@ -3,10 +3,13 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"github.com/pleinhq/plein/core/authz"
 	"github.com/pleinhq/plein/core/content"
@@ -55,17 +58,60 @@ func (s *Server) pluginRoute(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	for k, vs := range resp.Header {
-		for _, v := range vs {
-			c.Response().Header.Add(k, v)
+	var small []byte
+	if n := resp.ContentLength; n >= 0 && n <= smallPluginBody {
+		// A small answer is read at once: the call ends now and the client gets one
+		// write with a Content-Length instead of a chunked stream.
+		small = make([]byte, n)
+		_, err := io.ReadFull(resp.Body, small)
+		_ = resp.Body.Close()
+		if err != nil {
+			return pluginhost.ErrCut(err)
 		}
 	}
+	copyPluginHeader(&c.Response().Header, resp.Header)
 	c.Status(resp.Status)
+	if small != nil {
+		return c.Send(small)
+	}
 	// fasthttp streams the body after the handler returns and closes it, which ends
 	// the call's handle.
-	c.Context().SetBodyStream(resp.Body, -1)
+	c.Context().SetBodyStream(resp.Body, int(resp.ContentLength))
 	return nil
 }
+
+// copyPluginHeader puts a plugin's response headers in place of the core's defaults
+// for the same names (a plugin's Cache-Control or nosniff, not both), with two
+// exceptions: fasthttp sets Content-Length from the body, and a plugin may replace
+// the core's Content-Security-Policy only with one that sandboxes the response (a
+// file it serves inline), never loosen it for active content on the core's origin.
+func copyPluginHeader(dst *fasthttp.ResponseHeader, h http.Header) {
+	for k, vs := range h {
+		switch {
+		case k == "Content-Length":
+			continue
+		case k == "Content-Security-Policy" && !slices.ContainsFunc(vs, sandboxes):
+			continue
+		}
+		dst.Del(k)
+		for _, v := range vs {
+			dst.Add(k, v)
+		}
+	}
+}
+
+// sandboxes reports whether a Content-Security-Policy holds the sandbox directive.
+func sandboxes(csp string) bool {
+	for d := range strings.SplitSeq(csp, ";") {
+		if name, _, _ := strings.Cut(strings.TrimSpace(d), " "); strings.EqualFold(name, "sandbox") {
+			return true
+		}
+	}
+	return false
+}
+
+// smallPluginBody is the largest plugin answer of known length read at once.
+const smallPluginBody = 64 << 10
 
 // The plugin routes, one row per method the route table registers.
 var pluginMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}

@@ -12,9 +12,13 @@ import (
 // BenchmarkPluginHop measures what a plugin adds, with real plugin processes, over
 // HTTP on loopback, one request at a time, on SQLite:
 //
-//   - core: GET /api/v1/me; plugin: GET /api/v1/plugins/bookmarks/bookmarks, which
-//     also lists the caller's bookmarks from the plugin's KV (one host call). The p50
-//     difference is the cost of a plugin hop, with that host call in it.
+//   - route/core: GET /api/v1/me, authentication and the caller's profile;
+//     route/plugin: GET /api/v1/plugins/bookmarks/limits, authentication, the
+//     route's checks and the hop to the plugin, which answers from its settings. The
+//     p50 difference is the cost of a plugin hop.
+//   - route/plugin-host-call: GET /api/v1/plugins/bookmarks/bookmarks, which lists
+//     the caller's bookmarks from the plugin's KV: the difference to route/plugin is
+//     one call back to the host, with its SQL query.
 //   - feed: GET /api/v1/feed?limit=20 with no plugin on, then with bookmarks and views
 //     both decorating every item.
 //
@@ -76,5 +80,6 @@ func BenchmarkPluginHop(b *testing.B) {
 	}
 	run("feed/decorated-by-2", "/api/v1/feed?limit=20")
 	run("route/core", "/api/v1/me")
-	run("route/plugin", "/api/v1/plugins/bookmarks/bookmarks")
+	run("route/plugin", "/api/v1/plugins/bookmarks/limits")
+	run("route/plugin-host-call", "/api/v1/plugins/bookmarks/bookmarks")
 }

@@ -64,7 +64,7 @@ func (s *Service) Comments(ctx context.Context, itemID string, pg CommentPage) (
 		t := q.arg(pg.AfterCreated)
 		q.add(` AND (c.created_at > `, t, ` OR (c.created_at = `, t, ` AND c.id > `, q.arg(pg.AfterID), `))`)
 	}
-	q.add(` ORDER BY c.created_at, c.id LIMIT `, q.arg(pg.Limit+1))
+	q.add(` ORDER BY c.created_at, c.id LIMIT `, limit(pg.Limit+1))
 	rows, err := s.db.QueryContext(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return nil, false, wrap("list comments", err)

@@ -42,7 +42,7 @@ func (s *Service) Feed(ctx context.Context, sc Scope, fq FeedQuery) ([]Item, boo
 		t := q.arg(fq.BeforeCreated)
 		q.add(` AND i.created_at <= `, t, ` AND (i.created_at < `, t, ` OR (i.created_at = `, t, ` AND i.id < `, q.arg(fq.BeforeID), `))`)
 	}
-	q.add(` ORDER BY i.created_at DESC, i.id DESC LIMIT `, q.arg(fq.Limit+1), `) page JOIN items i ON i.id = page.id`, itemJoins,
+	q.add(` ORDER BY i.created_at DESC, i.id DESC LIMIT `, limit(fq.Limit+1), `) page JOIN items i ON i.id = page.id`, itemJoins,
 		` ORDER BY i.created_at DESC, i.id DESC`)
 	items, err := s.queryItems(ctx, q)
 	if err != nil {
@@ -123,7 +123,7 @@ func (s *Service) Search(ctx context.Context, sc Scope, sq SearchQuery) ([]Hit, 
 		r := q.arg(*sq.AfterRank)
 		q.add(` WHERE rank < `, r, ` OR (rank = `, r, ` AND id < `, q.arg(sq.AfterID), `)`)
 	}
-	q.add(` ORDER BY rank DESC, id DESC LIMIT `, q.arg(sq.Limit+1))
+	q.add(` ORDER BY rank DESC, id DESC LIMIT `, limit(sq.Limit+1))
 	ids, ranks, err := s.matches(ctx, q)
 	if err != nil {
 		return nil, false, wrap("search", err)

@@ -238,7 +238,7 @@ func (s *Service) Trash(ctx context.Context, tq TrashQuery) ([]Item, bool, error
 		t := q.arg(tq.BeforeDeleted)
 		q.add(` AND (i.deleted_at < `, t, ` OR (i.deleted_at = `, t, ` AND i.id < `, q.arg(tq.BeforeID), `))`)
 	}
-	q.add(` ORDER BY i.deleted_at DESC, i.id DESC LIMIT `, q.arg(tq.Limit+1))
+	q.add(` ORDER BY i.deleted_at DESC, i.id DESC LIMIT `, limit(tq.Limit+1))
 	rows, err := s.db.QueryContext(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return nil, false, wrap("trash", err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -235,7 +236,7 @@ func (d *dispatcher) deliver(ctx context.Context, name string, p *proc) (more bo
 // read returns the next batch of the outbox after seq.
 func (d *dispatcher) read(ctx context.Context, after int64) ([]outboxRow, error) {
 	rows, err := d.h.cfg.DB.QueryContext(ctx, `SELECT seq, id, type, item_id, space_id, actor, payload, created_at FROM events
-		WHERE seq > $1 ORDER BY seq LIMIT $2`, after, eventBatch)
+		WHERE seq > $1 ORDER BY seq LIMIT `+strconv.Itoa(eventBatch), after)
 	if err != nil {
 		return nil, err
 	}

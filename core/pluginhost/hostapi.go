@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -327,8 +328,9 @@ func (s *hostService) KVList(ctx context.Context, handle, prefix, after string, 
 		args = append(args, end)
 		query += fmt.Sprintf(` AND key < $%d`, len(args))
 	}
-	args = append(args, limit+1)
-	query += fmt.Sprintf(` ORDER BY key LIMIT $%d`, len(args))
+	// A literal, not a parameter: SQLite replans a statement whose LIMIT is a
+	// parameter on every run (see store.go's QueryCached).
+	query += ` ORDER BY key LIMIT ` + strconv.Itoa(limit+1)
 	rows, err := s.cfg.DB.QueryCached(ctx, query, args...)
 	if err != nil {
 		return nil, "", s.internal("kv list", err)

@@ -92,7 +92,7 @@ func TestInstallCopiesTheBinaryAndReadsItsManifest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m.Name != "bookmarks" || len(m.Routes) != 3 || m.Events[0] != "item.deleted" {
+		if m.Name != "bookmarks" || len(m.Routes) != 4 || m.Events[0] != "item.deleted" {
 			t.Fatalf("manifest %+v", m)
 		}
 		want, _ := fileSHA256(bookmarksBin)

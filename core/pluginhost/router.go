@@ -45,7 +45,9 @@ type Request struct {
 type Response struct {
 	Status int
 	Header http.Header
-	Body   io.ReadCloser
+	// ContentLength is the body's length, or -1 if unknown.
+	ContentLength int64
+	Body          io.ReadCloser
 }
 
 // ErrFeatureDisabled is the fault for a plugin that is off, or not on for the caller
@@ -55,6 +57,11 @@ var ErrFeatureDisabled = fault.New(fault.NotFound, "feature_disabled", "this fea
 // errUnavailable is the fault for a plugin that is enabled but not answering.
 func errUnavailable(detail string, cause error) error {
 	return &fault.Error{Kind: fault.Unavailable, Code: "plugin_unavailable", Detail: detail, RetryAfter: 5 * time.Second, Err: cause}
+}
+
+// ErrCut is the fault for a plugin answer that broke off before its end.
+func ErrCut(cause error) error {
+	return errUnavailable("the feature stopped answering; try again shortly", cause)
 }
 
 // Headers never forwarded to a plugin, or back from it to the client.
@@ -149,7 +156,8 @@ func (h *Host) Route(ctx context.Context, req Request) (*Response, error) {
 		return nil, errUnavailable("the feature did not answer; try again shortly", err)
 	}
 	stopFollowing()
-	return &Response{Status: resp.Status, Header: cleanResponseHeader(resp.Header), Body: &callBody{ReadCloser: resp.Body, finish: finish}}, nil
+	return &Response{Status: resp.Status, Header: cleanResponseHeader(resp.Header), ContentLength: resp.ContentLength,
+		Body: &callBody{ReadCloser: resp.Body, finish: finish}}, nil
 }
 
 // permit checks the route's permission and the plugin's spaces for the request.

@@ -23,6 +23,7 @@ import (
 type Client struct {
 	rpc    pb.PluginClient
 	broker *plugin.GRPCBroker // nil for clients made with NewClient
+	lane   *lane              // the fast lane, once ServeHost opened it
 }
 
 // NewClient returns a Client over conn, for a plugin served without go-plugin (tests,
@@ -46,15 +47,25 @@ func (c *Client) Describe(ctx context.Context) (sdk.Manifest, error) {
 	return out, nil
 }
 
-// ServeHost serves svc as this plugin's Host service on the go-plugin broker and
-// returns the broker id to pass to Configure. Call it once per process, and call
-// Configure within 5 seconds (go-plugin forgets an unclaimed connection): the plugin
-// dials once and reuses that connection for every host call. The server stops when
-// the process is killed. log receives panics recovered in svc (nil discards).
+// ServeHost serves svc as this plugin's Host service on the go-plugin broker, and
+// its unary calls on the fast lane (see lane.go), and returns the broker id to pass
+// to Configure. Call it once per process, and call Configure within 5 seconds
+// (go-plugin forgets an unclaimed connection): the plugin dials once and reuses that
+// connection for every host call. The servers stop when the process is killed. log
+// receives panics recovered in svc (nil discards).
 func (c *Client) ServeHost(svc HostService, log *slog.Logger) (uint32, error) {
 	if c.broker == nil {
 		return 0, errors.New("serve host: this client has no go-plugin broker")
 	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	l, err := openLane(svc, log)
+	if err != nil {
+		// gRPC alone still works, only slower.
+		log.Warn("serving the host API on gRPC only", "err", err)
+	}
+	c.lane = l
 	id := c.broker.NextId()
 	go c.broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
 		return NewHostServer(svc, log, opts...)
@@ -67,9 +78,27 @@ func (c *Client) ServeHost(svc HostService, log *slog.Logger) (uint32, error) {
 // sdk.ErrInvalid means the plugin refused the settings. A plugin is configured once;
 // to change settings, restart it.
 func (c *Client) Configure(ctx context.Context, settings json.RawMessage, hostBrokerID uint32) error {
-	_, err := c.rpc.Configure(ctx, &pb.ConfigureRequest{Settings: settings, HostBrokerId: hostBrokerID})
-	return errcode.FromStatus("plugin configure", err)
+	req := &pb.ConfigureRequest{Settings: settings, HostBrokerId: hostBrokerID}
+	if c.lane != nil {
+		req.LaneDir, req.LaneSecret = c.lane.dir, c.lane.secret
+	}
+	resp, err := c.rpc.Configure(ctx, req)
+	if err != nil {
+		return errcode.FromStatus("plugin configure", err)
+	}
+	if c.lane != nil && resp.GetLaneServed() {
+		fast, err := c.lane.dialPlugin(ctx)
+		if err != nil {
+			return fmt.Errorf("plugin configure: the plugin offered the fast lane but does not answer on it: %w", err)
+		}
+		// Configure comes before any other call, so nothing uses rpc yet.
+		c.rpc = fast
+	}
+	return nil
 }
+
+// close releases what the client holds beside the gRPC connection.
+func (c *Client) close() { c.lane.close() }
 
 // Decorate returns the plugin's fields for items as call's user sees them: item id ->
 // JSON object. Items the plugin has nothing for are absent.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/pleinhq/plein/sdk"
 	pb "github.com/pleinhq/plein/sdk/gen/pluginv1"
@@ -36,7 +37,9 @@ type HTTPRequest struct {
 type HTTPResponse struct {
 	Status int
 	Header http.Header
-	Body   io.ReadCloser
+	// ContentLength is the body's length, or -1 if unknown.
+	ContentLength int64
+	Body          io.ReadCloser
 }
 
 // HandleHTTP sends req to the plugin and returns its response as soon as the status
@@ -66,10 +69,16 @@ func (c *Client) HandleHTTP(ctx context.Context, req *HTTPRequest) (*HTTPRespons
 		return nil, errcode.FromStatus("plugin http", err)
 	}
 	sent := make(chan struct{})
-	go func() {
-		defer close(sent)
-		sendBody(stream, req.Body)
-	}()
+	if req.Body == nil {
+		// Nothing to stream: the end marker goes now, with no goroutine to wait for.
+		sendBody(stream, nil)
+		close(sent)
+	} else {
+		go func() {
+			defer close(sent)
+			sendBody(stream, req.Body)
+		}()
+	}
 	stop := func() {
 		cancel()
 		<-sent
@@ -84,7 +93,13 @@ func (c *Client) HandleHTTP(ctx context.Context, req *HTTPRequest) (*HTTPRespons
 		stop()
 		return nil, errors.New("plugin http: the plugin's first message is not a valid response head")
 	}
+	initial := rh.GetBody() // the body's first bytes came with the head
 	body := &chunk.Reader{Next: func() ([]byte, error) {
+		if initial != nil {
+			p := initial
+			initial = nil
+			return p, nil
+		}
 		msg, err := stream.Recv()
 		switch {
 		case errors.Is(err, io.EOF):
@@ -96,10 +111,12 @@ func (c *Client) HandleHTTP(ctx context.Context, req *HTTPRequest) (*HTTPRespons
 		}
 		return msg.GetBody(), nil
 	}}
+	hdr := header.FromProto(rh.GetHeaders(), 0)
 	return &HTTPResponse{
-		Status: int(rh.GetStatus()),
-		Header: header.FromProto(rh.GetHeaders(), 0),
-		Body:   &responseBody{Reader: body, stop: stop},
+		Status:        int(rh.GetStatus()),
+		Header:        hdr,
+		ContentLength: contentLength(hdr),
+		Body:          &responseBody{Reader: body, left: contentLength(hdr), stream: stream, stop: stop},
 	}, nil
 }
 
@@ -129,10 +146,39 @@ func sendBody(stream pb.Plugin_HandleHTTPClient, body io.Reader) {
 // responseBody is a response's streaming body; Close ends the exchange.
 type responseBody struct {
 	io.Reader
-	stop func()
+	left   int64 // declared bytes not read yet; -1 if no length was declared
+	stream pb.Plugin_HandleHTTPClient
+	stop   func()
 }
 
+func (b *responseBody) Read(p []byte) (int, error) {
+	n, err := b.Reader.Read(p)
+	if b.left > 0 {
+		b.left -= int64(n)
+	}
+	return n, err
+}
+
+// Close ends the exchange. When the declared length was read, the plugin has
+// finished: reading its end first keeps the fast lane's connection for the next call.
 func (b *responseBody) Close() error {
+	if b.left == 0 {
+		for range 2 {
+			if _, err := b.stream.Recv(); err != nil {
+				break
+			}
+		}
+	}
 	b.stop()
 	return nil
+}
+
+// contentLength reads a response's declared length; -1 if it declares none or
+// something that is not a length.
+func contentLength(h http.Header) int64 {
+	n, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
 }

@@ -95,4 +95,7 @@ func (p *Process) Pid() int {
 
 // Kill stops the process: it closes the connection, gives the plugin two seconds to
 // exit, then kills it. Drain requests before calling it. It is safe to call twice.
-func (p *Process) Kill() { p.pc.Kill() }
+func (p *Process) Kill() {
+	p.pc.Kill()
+	p.client.close()
+}

@@ -108,7 +108,7 @@ func TestBookmarksBinaryServesTheHost(t *testing.T) {
 		t.Fatalf("manifest subcommand: %v", err)
 	}
 	var printed sdk.Manifest
-	if err := json.Unmarshal(out, &printed); err != nil || printed.Name != "bookmarks" || len(printed.Routes) != 3 {
+	if err := json.Unmarshal(out, &printed); err != nil || printed.Name != "bookmarks" || len(printed.Routes) != 4 {
 		t.Fatalf("manifest subcommand printed %s (%v)", out, err)
 	}
 	var stderr bytes.Buffer

@@ -47,6 +47,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			// Removing a bookmark stays possible after losing access to the item.
 			{Method: http.MethodDelete, Path: "/items/{item_id}/bookmark", Permission: sdk.PermissionAuthenticated},
 			{Method: http.MethodGet, Path: "/bookmarks", Permission: sdk.PermissionAuthenticated},
+			{Method: http.MethodGet, Path: "/limits", Permission: sdk.PermissionAuthenticated},
 		},
 		Events: []string{"item.deleted"},
 		// The host reads {"bookmarked": bool} itself, from the key put writes.
@@ -77,6 +78,7 @@ func (p *Plugin) Handler() http.Handler {
 	mux.HandleFunc("PUT /items/{item_id}/bookmark", p.put)
 	mux.HandleFunc("DELETE /items/{item_id}/bookmark", p.delete)
 	mux.HandleFunc("GET /bookmarks", p.list)
+	mux.HandleFunc("GET /limits", p.limits)
 	return mux
 }
 

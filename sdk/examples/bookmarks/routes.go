@@ -94,6 +94,12 @@ func (p *Plugin) delete(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// limits answers how many bookmarks a user may keep, for a client to show "12 of
+// 500". It needs nothing from the host.
+func (p *Plugin) limits(w http.ResponseWriter, _ *http.Request) {
+	_ = sdk.WriteJSON(w, http.StatusOK, map[string]int{"max_per_user": p.settings.MaxPerUser})
+}
+
 // list answers the user's bookmarks in item id order, a page at a time: ?limit= (1
 // to 100, default 20) and ?cursor= from the previous page's next_cursor.
 func (p *Plugin) list(w http.ResponseWriter, r *http.Request) {

@@ -377,7 +377,13 @@ type ConfigureRequest struct {
 	// The settings object as JSON.
 	Settings []byte `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
 	// The go-plugin broker id on which the host serves the Host service.
-	HostBrokerId  uint32 `protobuf:"varint,2,opt,name=host_broker_id,json=hostBrokerId,proto3" json:"host_broker_id,omitempty"`
+	HostBrokerId uint32 `protobuf:"varint,2,opt,name=host_broker_id,json=hostBrokerId,proto3" json:"host_broker_id,omitempty"`
+	// The fast lane (see package sdk/internal/wire): a private directory (mode 0700)
+	// where the host serves the Host service on host.sock and the plugin serves the
+	// Plugin service on plugin.sock, and the secret both sides present. Empty: gRPC
+	// only.
+	LaneDir       string `protobuf:"bytes,3,opt,name=lane_dir,json=laneDir,proto3" json:"lane_dir,omitempty"`
+	LaneSecret    []byte `protobuf:"bytes,4,opt,name=lane_secret,json=laneSecret,proto3" json:"lane_secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -426,8 +432,24 @@ func (x *ConfigureRequest) GetHostBrokerId() uint32 {
 	return 0
 }
 
+func (x *ConfigureRequest) GetLaneDir() string {
+	if x != nil {
+		return x.LaneDir
+	}
+	return ""
+}
+
+func (x *ConfigureRequest) GetLaneSecret() []byte {
+	if x != nil {
+		return x.LaneSecret
+	}
+	return nil
+}
+
 type ConfigureResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The plugin serves the Plugin service on <lane_dir>/plugin.sock.
+	LaneServed    bool `protobuf:"varint,1,opt,name=lane_served,json=laneServed,proto3" json:"lane_served,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -460,6 +482,13 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
 	return file_plein_plugin_v1_plugin_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ConfigureResponse) GetLaneServed() bool {
+	if x != nil {
+		return x.LaneServed
+	}
+	return false
 }
 
 // Call describes the request a plugin is serving. The plugin passes handle back on its
@@ -813,9 +842,11 @@ func (*HTTPRequestPart_Body) isHTTPRequestPart_Part() {}
 func (*HTTPRequestPart_End) isHTTPRequestPart_Part() {}
 
 type HTTPResponseHead struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Status        int32                  `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
-	Headers       []*Header              `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Status  int32                  `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
+	Headers []*Header              `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty"`
+	// The body's first bytes, sent with the head so a small answer takes one message.
+	Body          []byte `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -860,6 +891,13 @@ func (x *HTTPResponseHead) GetStatus() int32 {
 func (x *HTTPResponseHead) GetHeaders() []*Header {
 	if x != nil {
 		return x.Headers
+	}
+	return nil
+}
+
+func (x *HTTPResponseHead) GetBody() []byte {
+	if x != nil {
+		return x.Body
 	}
 	return nil
 }
@@ -3804,11 +3842,16 @@ const file_plein_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1e\n" +
 	"\n" +
 	"permission\x18\x03 \x01(\tR\n" +
-	"permission\"T\n" +
+	"permission\"\x90\x01\n" +
 	"\x10ConfigureRequest\x12\x1a\n" +
 	"\bsettings\x18\x01 \x01(\fR\bsettings\x12$\n" +
-	"\x0ehost_broker_id\x18\x02 \x01(\rR\fhostBrokerId\"\x13\n" +
-	"\x11ConfigureResponse\"\xa4\x01\n" +
+	"\x0ehost_broker_id\x18\x02 \x01(\rR\fhostBrokerId\x12\x19\n" +
+	"\blane_dir\x18\x03 \x01(\tR\alaneDir\x12\x1f\n" +
+	"\vlane_secret\x18\x04 \x01(\fR\n" +
+	"laneSecret\"4\n" +
+	"\x11ConfigureResponse\x12\x1f\n" +
+	"\vlane_served\x18\x01 \x01(\bR\n" +
+	"laneServed\"\xa4\x01\n" +
 	"\x04Call\x12\x16\n" +
 	"\x06handle\x18\x01 \x01(\tR\x06handle\x12\x1d\n" +
 	"\n" +
@@ -3831,10 +3874,11 @@ const file_plein_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x04head\x18\x01 \x01(\v2 .plein.plugin.v1.HTTPRequestHeadH\x00R\x04head\x12\x14\n" +
 	"\x04body\x18\x02 \x01(\fH\x00R\x04body\x12,\n" +
 	"\x03end\x18\x03 \x01(\v2\x18.plein.plugin.v1.HTTPEndH\x00R\x03endB\x06\n" +
-	"\x04part\"]\n" +
+	"\x04part\"q\n" +
 	"\x10HTTPResponseHead\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x121\n" +
-	"\aheaders\x18\x02 \x03(\v2\x17.plein.plugin.v1.HeaderR\aheaders\"i\n" +
+	"\aheaders\x18\x02 \x03(\v2\x17.plein.plugin.v1.HeaderR\aheaders\x12\x12\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\"i\n" +
 	"\x10HTTPResponsePart\x127\n" +
 	"\x04head\x18\x01 \x01(\v2!.plein.plugin.v1.HTTPResponseHeadH\x00R\x04head\x12\x14\n" +
 	"\x04body\x18\x02 \x01(\fH\x00R\x04bodyB\x06\n" +
