@@ -276,15 +276,17 @@ func (s *clientStream) RecvMsg(m any) error {
 	s.cc.buf = f
 	switch {
 	case len(f) >= 2 && f[0] == kindStatus:
-		s.mu.Lock()
-		s.gotStatus = true
-		s.mu.Unlock()
-		s.release()
+		// The frame is the connection's buffer: read it before the connection
+		// goes back to the pool.
 		if code := codes.Code(f[1]); code != codes.OK {
 			s.recvFailed = status.Error(code, string(f[2:]))
 		} else {
 			s.recvFailed = io.EOF
 		}
+		s.mu.Lock()
+		s.gotStatus = true
+		s.mu.Unlock()
+		s.release()
 		return s.recvFailed
 	case len(f) == 0 || f[0] != kindMessage:
 		s.fail()
