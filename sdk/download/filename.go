@@ -17,8 +17,11 @@ const defaultFilename = "file"
 // send back in a header: the last path segment only, no control, format or
 // line-breaking characters, none of the characters Windows forbids, no leading or
 // trailing dots or spaces, and at most MaxFilename bytes with the extension kept. It
-// never returns "".
-func SafeFilename(name string) string {
+// never returns "": a name with nothing usable left becomes "file".
+func SafeFilename(name string) string { return SafeName(name, defaultFilename) }
+
+// SafeName is SafeFilename with the name to use when nothing usable is left.
+func SafeName(name, fallback string) string {
 	name = strings.ToValidUTF8(name, "")
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
 		name = name[i+1:]
@@ -48,7 +51,7 @@ func SafeFilename(name string) string {
 		name = truncate(name)
 	}
 	if name == "" {
-		return defaultFilename
+		return fallback
 	}
 	return name
 }
