@@ -179,6 +179,7 @@ func TestGetKeepsToTheScope(t *testing.T) {
 			{"no user, its space", content.Scope{Spaces: []string{b}}, true},
 		} {
 			_, err := e.svc.Get(e.ctx, c.sc, inB.ID)
+			sameAnswer(t, e, c.sc, inB.ID, err)
 			if c.ok && err != nil {
 				t.Errorf("%s: %v", c.name, err)
 			}
@@ -189,8 +190,27 @@ func TestGetKeepsToTheScope(t *testing.T) {
 		for _, id := range []string{"06h0fznpw94qarcr9ez33qwe08", "", "'; DROP TABLE items; --", strings.ToUpper(inB.ID)} {
 			_, err := e.svc.Get(e.ctx, content.Scope{AllSpaces: true}, id)
 			wantKind(t, err, fault.NotFound)
+			sameAnswer(t, e, content.Scope{AllSpaces: true}, id, err)
 		}
 	})
+}
+
+// sameAnswer checks that Head finds the item exactly when Get did (getErr), with
+// the same space and author.
+func sameAnswer(t *testing.T, e *env, sc content.Scope, id string, getErr error) {
+	t.Helper()
+	h, err := e.svc.Head(e.ctx, sc, id)
+	switch {
+	case (err == nil) != (getErr == nil):
+		t.Errorf("Head(%s): %v, but Get: %v", id, err, getErr)
+	case err != nil:
+		wantKind(t, err, fault.NotFound)
+	default:
+		it, _ := e.svc.Get(e.ctx, sc, id)
+		if h.ID != it.ID || h.SpaceID != it.SpaceID || h.Kind != it.Kind || h.Owner != it.Owner || it.Author == nil || h.AuthorID != it.Author.ID {
+			t.Errorf("Head(%s) = %+v, item %+v", id, h, it)
+		}
+	}
 }
 
 // TestRestrictedItemsReachOnlyGrantees checks Get, Feed, Search and PageTree for items
@@ -243,6 +263,7 @@ func TestRestrictedItemsReachOnlyGrantees(t *testing.T) {
 		} {
 			for _, id := range everything {
 				_, err := e.svc.Get(e.ctx, c.sc, id)
+				sameAnswer(t, e, c.sc, id, err)
 				if slices.Contains(c.want, id) != (err == nil) {
 					t.Errorf("%s: Get %s: %v", c.who, e.get(t, id).Title+e.get(t, id).Body, err)
 				}

@@ -57,6 +57,9 @@ type Items interface {
 	// Get returns the item if r may read it; a NotFound fault if it is missing or r
 	// may not read it.
 	Get(ctx context.Context, r Reader, id string) (sdk.Item, error)
+	// Head is Get for access checks: the item's ID, Kind, Owner, SpaceID and
+	// AuthorID only (no text, no restriction list), at the cost of one query.
+	Head(ctx context.Context, r Reader, id string) (sdk.Item, error)
 	// Load returns the item whoever reads it, for checks the host makes itself; a
 	// NotFound fault if it is missing.
 	Load(ctx context.Context, id string) (sdk.Item, error)

@@ -172,6 +172,11 @@ func (f *fakeItems) Get(_ context.Context, r Reader, id string) (sdk.Item, error
 	return it, nil
 }
 
+func (f *fakeItems) Head(ctx context.Context, r Reader, id string) (sdk.Item, error) {
+	it, err := f.Get(ctx, r, id)
+	return sdk.Item{ID: it.ID, Kind: it.Kind, Owner: it.Owner, SpaceID: it.SpaceID, AuthorID: it.AuthorID}, err
+}
+
 func (f *fakeItems) Load(_ context.Context, id string) (sdk.Item, error) {
 	it, ok := f.item(id)
 	if !ok {

@@ -89,7 +89,7 @@ func (s *hostService) ownItem(ctx context.Context, call *Call, action, id string
 	if call == nil {
 		return it, nil
 	}
-	if _, err := s.cfg.Items.Get(ctx, call.reader(), id); err != nil {
+	if _, err := s.cfg.Items.Head(ctx, call.reader(), id); err != nil {
 		return sdk.Item{}, s.itemError("item get", err)
 	}
 	if !itemAllowed(s.cfg.Authz, call.Principal, action, it) {
@@ -203,7 +203,7 @@ func (s *hostService) Authorize(ctx context.Context, handle, action, itemID stri
 			return false, nil // the plugin has rights on its own items only
 		}
 	} else {
-		it, err = s.cfg.Items.Get(ctx, call.reader(), itemID)
+		it, err = s.cfg.Items.Head(ctx, call.reader(), itemID)
 	}
 	switch {
 	case fault.Is(err, fault.NotFound) || errors.Is(err, sdk.ErrNotFound):

@@ -166,7 +166,7 @@ func (h *Host) permit(ctx context.Context, rec Record, p *authz.Principal, reada
 	switch {
 	case perm == sdk.PermissionAuthenticated:
 	case m.itemID != "":
-		it, err := h.cfg.Items.Get(ctx, Reader{UserID: p.UserID, Roles: p.Roles, Spaces: readable}, m.itemID)
+		it, err := h.cfg.Items.Head(ctx, Reader{UserID: p.UserID, Roles: p.Roles, Spaces: readable}, m.itemID)
 		if fault.Is(err, fault.NotFound) || errors.Is(err, sdk.ErrNotFound) {
 			return fault.NotFoundf("no such item")
 		}

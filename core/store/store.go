@@ -44,6 +44,7 @@ type DB struct {
 	dialect Dialect
 	write   *sql.DB
 	read    *sql.DB // == write on PostgreSQL
+	relaxed *sql.DB // PostgreSQL: sessions with synchronous_commit off; SQLite: nil
 
 	stmts  sync.Map     // query text -> *sql.Stmt, for QueryCached
 	nstmts atomic.Int64 // how many stmts holds
@@ -100,6 +101,50 @@ func (db *DB) QueryCached(ctx context.Context, query string, args ...any) (*sql.
 	return st.QueryContext(ctx, args...)
 }
 
+// QueryRowCached is QueryRowContext through QueryCached: it scans the first row into
+// dest, or returns sql.ErrNoRows if there is none.
+func (db *DB) QueryRowCached(ctx context.Context, query string, args []any, dest ...any) error {
+	rows, err := db.QueryCached(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// WriteRow runs one statement that changes data as its own transaction and scans
+// its first row into dest (sql.ErrNoRows if it has none). On PostgreSQL a statement
+// aborted by a serialization failure or deadlock runs again, as Tx does.
+//
+// Relaxed lets PostgreSQL answer before the commit is on disk (synchronous_commit
+// off): a server crash may lose the last fraction of a second of such writes, never
+// half of one. SQLite always commits so (synchronous NORMAL in WAL mode), so there
+// it changes nothing.
+func (db *DB) WriteRow(ctx context.Context, relaxed bool, query string, args []any, dest ...any) error {
+	pool := db.write
+	if relaxed && db.relaxed != nil {
+		pool = db.relaxed
+	}
+	var err error
+	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
+		err = pool.QueryRowContext(ctx, query, args...).Scan(dest...)
+		if err == nil || !isRetryable(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+	}
+	return err
+}
+
 // QueryRowContext runs a read-only query that returns at most one row.
 // Scan on the result returns sql.ErrNoRows when there is none.
 func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
@@ -125,6 +170,9 @@ func (db *DB) Close() error {
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}
+	if db.relaxed != nil {
+		err = errors.Join(err, db.relaxed.Close())
+	}
 	return err
 }
 
@@ -136,15 +184,30 @@ const maxTxAttempts = 4
 // when fn returns an error or panics (the panic goes on). On PostgreSQL a transaction
 // aborted by a serialization failure or deadlock is retried, so fn must be safe to run again.
 func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.retryTx(ctx, db.write, fn)
+}
+
+// retryTx runs fn in a write transaction on pool, again after a serialization
+// failure or deadlock.
+func (db *DB) retryTx(ctx context.Context, pool *sql.DB, fn func(tx *sql.Tx) error) error {
 	var err error
 	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
-		err = db.runTx(ctx, db.write, nil, fn)
+		err = db.runTx(ctx, pool, nil, fn)
 		if err == nil || !isRetryable(err) || ctx.Err() != nil {
 			return err
 		}
 		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
 	}
 	return err
+}
+
+// RelaxedTx is Tx for a transaction that may commit before it is on disk, as
+// WriteRow with relaxed: on PostgreSQL it runs with synchronous_commit off.
+func (db *DB) RelaxedTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.relaxed == nil {
+		return db.Tx(ctx, fn)
+	}
+	return db.retryTx(ctx, db.relaxed, fn)
 }
 
 // ReadTx runs fn in a read-only transaction, so several queries see one snapshot.
@@ -173,6 +236,15 @@ func (db *DB) runTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn f
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// ErrorCode returns the SQLSTATE of a PostgreSQL error in err's chain, or "".
+func ErrorCode(err error) string {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code
+	}
+	return ""
 }
 
 func isRetryable(err error) bool {

@@ -80,6 +80,16 @@ func (a *Items) Get(ctx context.Context, r pluginhost.Reader, id string) (sdk.It
 	return a.one(ctx, it, err)
 }
 
+// Head returns the item's ID, Kind, Owner, SpaceID and AuthorID if r may read it,
+// else a NotFound fault.
+func (a *Items) Head(ctx context.Context, r pluginhost.Reader, id string) (sdk.Item, error) {
+	h, err := a.content.Head(ctx, scope(r), id)
+	if err != nil {
+		return sdk.Item{}, err
+	}
+	return sdk.Item{ID: h.ID, Kind: h.Kind, Owner: h.Owner, SpaceID: h.SpaceID, AuthorID: h.AuthorID}, nil
+}
+
 // Load returns the item whoever reads it, or a NotFound fault.
 func (a *Items) Load(ctx context.Context, id string) (sdk.Item, error) {
 	it, err := a.content.Load(ctx, id)

@@ -196,6 +196,10 @@ func TestItemsOutsideSpacesReachOnlyTheirGrantees(t *testing.T) {
 			if (getErr == nil) != (len(hits) == 1) {
 				t.Fatalf("search and get disagree: %v", hits)
 			}
+			// Authorize reads the item's head, not the item: the same answer.
+			if may, err := h.svc.Authorize(ctx, handle, "read", id); err != nil || may != (getErr == nil) {
+				t.Fatalf("authorize read: %v %v, get: %v", may, err, getErr)
+			}
 			return len(hits) == 1
 		}
 		for who, want := range map[string]bool{h.ann: true, h.bob: true, carl: false, admin: false} {
