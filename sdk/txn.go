@@ -30,6 +30,13 @@ type Txn struct {
 	Add []Delta
 	// DeleteCounters removes counters, which then read 0.
 	DeleteCounters []string
+	// Relaxed lets the host answer before the transaction is on disk. It is still
+	// all or nothing, and isolated as any other; but if the database server crashes
+	// within about a second, it may be lost, with the transactions after it. That
+	// is the right trade for high-volume, low-stakes writes such as likes (the host
+	// can then commit several times as many per second on PostgreSQL), never for
+	// permissions, shares or anything a user would miss.
+	Relaxed bool
 }
 
 // CondState is the state a Cond requires of its key.
@@ -109,7 +116,7 @@ func (e *TxnConflict) Is(target error) bool { return target == ErrConflict }
 // current values, so "already liked" still knows the count. Keys, values and counter
 // names follow the KV and Counters limits; a malformed Txn is ErrInvalid.
 func (h *Host) Txn(ctx context.Context, t Txn) (TxnResult, error) {
-	req := &pb.KVTxnRequest{Call: handle(ctx), Deletes: t.Delete, CounterDeletes: t.DeleteCounters}
+	req := &pb.KVTxnRequest{Call: handle(ctx), Deletes: t.Delete, CounterDeletes: t.DeleteCounters, Relaxed: t.Relaxed}
 	req.Conditions = make([]*pb.KVCondition, len(t.If))
 	for i, c := range t.If {
 		req.Conditions[i] = &pb.KVCondition{Key: c.Key, State: pb.KVCondition_State(c.State), Version: c.Version}

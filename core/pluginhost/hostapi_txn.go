@@ -82,10 +82,26 @@ func (s *hostService) KVTxn(ctx context.Context, handle string, t sdk.Txn) (sdk.
 	deltas := slices.SortedFunc(slices.Values(t.Add), func(a, b sdk.Delta) int { return cmp.Compare(a.Name, b.Name) })
 	dropped := slices.Sorted(slices.Values(t.DeleteCounters))
 	now := store.Micros(s.cfg.Now())
+	if s.cfg.DB.Dialect() == store.Postgres && oneStatement(t) {
+		res, changed, ok, err := s.kvTxnOneStatement(ctx, t, steps, deltas, dropped, now)
+		if err != nil {
+			return sdk.TxnResult{}, s.internal("kv txn", err)
+		}
+		if ok {
+			if s.cfg.Counters != nil {
+				s.cfg.Counters.store(ctx, changed)
+			}
+			return res, nil
+		}
+	}
 	var res sdk.TxnResult
 	var changed []counterValue
 	failed := -1
-	err := s.cfg.DB.Tx(ctx, func(tx *sql.Tx) error {
+	run := s.cfg.DB.Tx
+	if t.Relaxed {
+		run = s.cfg.DB.RelaxedTx
+	}
+	err := run(ctx, func(tx *sql.Tx) error {
 		res = sdk.TxnResult{Versions: make([]int64, len(t.Put)), Counters: make(map[string]int64, len(t.Add))}
 		changed, failed = changed[:0], -1
 		for _, st := range steps {

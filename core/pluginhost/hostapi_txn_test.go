@@ -1,10 +1,13 @@
 package pluginhost
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -117,4 +120,73 @@ func TestATransactionActsOnlyForALiveCallInItsOwnNamespace(t *testing.T) {
 			t.Fatalf("alpha's counter: %v", got)
 		}
 	})
+}
+
+// TestATransactionGoesAsOneStatementOnPostgres checks the one-statement path itself:
+// a like (an absent key put, an index key, a counter) is done in one statement; a
+// failed condition, or a counter past int64, leaves everything as it was and hands
+// the transaction back to the step-by-step path.
+func TestATransactionGoesAsOneStatementOnPostgres(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, storetest.Postgres(t))
+	s := e.service("one-"+uid.New(), NewCalls(e.clock.Now))
+	ctx := ctxT(t)
+	now := store.Micros(e.clock.Now())
+	run := func(tx sdk.Txn) (sdk.TxnResult, bool) {
+		t.Helper()
+		if !oneStatement(tx) {
+			t.Fatalf("%+v does not go as one statement", tx)
+		}
+		deltas := slices.SortedFunc(slices.Values(tx.Add), func(a, b sdk.Delta) int { return cmp.Compare(a.Name, b.Name) })
+		res, _, ok, err := s.kvTxnOneStatement(ctx, tx, kvSteps(tx), deltas, slices.Sorted(slices.Values(tx.DeleteCounters)), now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, ok
+	}
+	like := sdk.Txn{If: []sdk.Cond{sdk.IfAbsent("l/item/ann")}, Put: []sdk.Put{{Key: "l/item/ann", Value: []byte("x")}, {Key: "u/ann/item"}},
+		Add: []sdk.Delta{{Name: "n/item", Delta: 1}}}
+	res, ok := run(like)
+	if !ok || res.Counters["n/item"] != 1 || res.Versions[0] == 0 || res.Versions[1] == 0 {
+		t.Fatalf("a like: %+v %v", res, ok)
+	}
+	if _, ok := run(like); ok {
+		t.Fatal("a second like went through")
+	}
+	unlike := sdk.Txn{If: []sdk.Cond{sdk.IfPresent("l/item/ann")}, Delete: []string{"l/item/ann", "u/ann/item"},
+		Add: []sdk.Delta{{Name: "n/item", Delta: -1}}, Relaxed: true}
+	overflow := sdk.Txn{Delete: []string{"l/item/ann"}, Add: []sdk.Delta{{Name: "n/item", Delta: math.MaxInt64}, {Name: "other", Delta: 1}}}
+	if _, ok := run(sdk.Txn{Add: []sdk.Delta{{Name: "n/item", Delta: math.MaxInt64 - 1}}}); !ok {
+		t.Fatal("adding up to int64's largest value failed")
+	}
+	if _, ok := run(overflow); ok {
+		t.Fatal("a counter went past int64")
+	}
+	if _, ok := run(sdk.Txn{Add: []sdk.Delta{{Name: "n/item", Delta: 1 - math.MaxInt64}}}); !ok {
+		t.Fatal("taking the sum back failed")
+	}
+	// Nothing of the refused transactions stayed: the key, the other counter.
+	if e, err := s.KVGet(ctx, "", "l/item/ann"); err != nil || string(e.Value) != "x" {
+		t.Fatalf("the like's key after refused transactions: %+v %v", e, err)
+	}
+	if c, err := s.counters(ctx, []string{"n/item", "other"}); err != nil || c["n/item"] != 1 || c["other"] != 0 {
+		t.Fatalf("counters after refused transactions: %v %v", c, err)
+	}
+	if res, ok := run(unlike); !ok || res.Counters["n/item"] != 0 {
+		t.Fatalf("an unlike: %+v %v", res, ok)
+	}
+	if _, ok := run(unlike); ok {
+		t.Fatal("a second unlike went through")
+	}
+	// A cleanup: deletes of keys and counters without conditions (no clause reads
+	// the time).
+	if res, ok := run(sdk.Txn{Delete: []string{"u/ann/item", "gone"}, DeleteCounters: []string{"n/item", "none"}}); !ok || len(res.Versions) != 0 {
+		t.Fatalf("a cleanup: %+v %v", res, ok)
+	}
+	if c, err := s.counters(ctx, []string{"n/item"}); err != nil || c["n/item"] != 0 {
+		t.Fatalf("a deleted counter: %v %v", c, err)
+	}
+	if oneStatement(sdk.Txn{Add: []sdk.Delta{{Name: "a", Delta: 0}}}) || oneStatement(sdk.Txn{Add: []sdk.Delta{{Name: "a", Delta: 1}}, DeleteCounters: []string{"a"}}) {
+		t.Fatal("a counter read, or a counter changed twice, went as one statement")
+	}
 }

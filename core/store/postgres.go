@@ -32,7 +32,16 @@ func OpenPostgres(ctx context.Context, dsn string, o Options) (*DB, error) {
 		// pgconn's errors name host, user and database, never the password.
 		return nil, fmt.Errorf("open postgres %s: %w", redact(dsn), err)
 	}
-	return &DB{dialect: Postgres, write: pool, read: pool}, nil
+	// A second pool for relaxed writes (WriteRow with relaxed): its sessions commit
+	// without waiting for the WAL flush. It opens connections only when used.
+	rcfg := cfg.Copy()
+	rcfg.RuntimeParams["synchronous_commit"] = "off"
+	relaxed := stdlib.OpenDB(*rcfg)
+	relaxed.SetMaxOpenConns(o.maxConns())
+	relaxed.SetMaxIdleConns(o.maxConns())
+	relaxed.SetConnMaxIdleTime(5 * time.Minute)
+	relaxed.SetConnMaxLifetime(30 * time.Minute)
+	return &DB{dialect: Postgres, write: pool, read: pool, relaxed: relaxed}, nil
 }
 
 func redact(dsn string) string {

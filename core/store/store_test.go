@@ -250,3 +250,50 @@ func TestInListMatchesAnyNumberOfIDs(t *testing.T) {
 		}
 	})
 }
+
+// TestRelaxedWritesSkipOnlyTheFlush checks that relaxed writes and transactions run
+// with synchronous_commit off on PostgreSQL, the others with the server's setting,
+// and that both commit, retry and roll back alike.
+func TestRelaxedWritesSkipOnlyTheFlush(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if _, err := db.ExecContext(ctx, `CREATE TABLE relaxed_test (k TEXT PRIMARY KEY, n INTEGER NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		for _, relaxed := range []bool{false, true} {
+			if err := db.WriteRow(ctx, relaxed, `INSERT INTO relaxed_test (k, n) VALUES ('a', 1)
+				ON CONFLICT (k) DO UPDATE SET n = relaxed_test.n + 1 RETURNING n`, nil, &n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n != 2 {
+			t.Fatalf("after two writes: %d", n)
+		}
+		if err := db.WriteRow(ctx, true, `UPDATE relaxed_test SET n = n + 1 WHERE k = 'none' RETURNING n`, nil, &n); !errors.Is(err, sql.ErrNoRows) {
+			t.Fatalf("a write without a row: %v", err)
+		}
+		if db.Dialect() != store.Postgres {
+			return
+		}
+		setting := func(tx func(context.Context, func(*sql.Tx) error) error) string {
+			var v string
+			if err := tx(ctx, func(tx *sql.Tx) error {
+				return tx.QueryRowContext(ctx, `SHOW synchronous_commit`).Scan(&v)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		if got := setting(db.RelaxedTx); got != "off" {
+			t.Errorf("relaxed: synchronous_commit %s", got)
+		}
+		if got := setting(db.Tx); got == "off" {
+			t.Errorf("not relaxed: synchronous_commit %s", got)
+		}
+		var v string
+		if err := db.WriteRow(ctx, true, `SELECT current_setting('synchronous_commit')`, nil, &v); err != nil || v != "off" {
+			t.Errorf("a relaxed write: synchronous_commit %s %v", v, err)
+		}
+	})
+}

@@ -177,7 +177,8 @@ func txnFromProto(req *pb.KVTxnRequest) (sdk.Txn, error) {
 		return sdk.Txn{}, invalid("a transaction of %d conditions and changes: at most %d", n, sdk.MaxBatch)
 	}
 	t := sdk.Txn{If: make([]sdk.Cond, len(req.GetConditions())), Put: make([]sdk.Put, len(req.GetPuts())),
-		Delete: req.GetDeletes(), Add: make([]sdk.Delta, len(req.GetCounters())), DeleteCounters: req.GetCounterDeletes()}
+		Delete: req.GetDeletes(), Add: make([]sdk.Delta, len(req.GetCounters())), DeleteCounters: req.GetCounterDeletes(),
+		Relaxed: req.GetRelaxed()}
 	conds := make(map[string]bool, len(t.If))
 	for i, c := range req.GetConditions() {
 		if err := checkKey("key", c.GetKey()); err != nil {

@@ -2151,8 +2151,11 @@ type KVTxnRequest struct {
 	Deletes        []string               `protobuf:"bytes,4,rep,name=deletes,proto3" json:"deletes,omitempty"`
 	Counters       []*CounterDelta        `protobuf:"bytes,5,rep,name=counters,proto3" json:"counters,omitempty"`
 	CounterDeletes []string               `protobuf:"bytes,6,rep,name=counter_deletes,json=counterDeletes,proto3" json:"counter_deletes,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The host may acknowledge before the change is on disk: a database crash may
+	// then lose it, with everything after it, but never half of it (see sdk.Txn).
+	Relaxed       bool `protobuf:"varint,7,opt,name=relaxed,proto3" json:"relaxed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *KVTxnRequest) Reset() {
@@ -2225,6 +2228,13 @@ func (x *KVTxnRequest) GetCounterDeletes() []string {
 		return x.CounterDeletes
 	}
 	return nil
+}
+
+func (x *KVTxnRequest) GetRelaxed() bool {
+	if x != nil {
+		return x.Relaxed
+	}
+	return false
 }
 
 type KVTxnResponse struct {
@@ -3965,7 +3975,7 @@ const file_plein_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x03ttl\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"8\n" +
 	"\fCounterDelta\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05delta\x18\x02 \x01(\x03R\x05delta\"\x8d\x02\n" +
+	"\x05delta\x18\x02 \x01(\x03R\x05delta\"\xa7\x02\n" +
 	"\fKVTxnRequest\x12\x12\n" +
 	"\x04call\x18\x01 \x01(\tR\x04call\x12<\n" +
 	"\n" +
@@ -3974,7 +3984,8 @@ const file_plein_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x04puts\x18\x03 \x03(\v2\x19.plein.plugin.v1.KVTxnPutR\x04puts\x12\x18\n" +
 	"\adeletes\x18\x04 \x03(\tR\adeletes\x129\n" +
 	"\bcounters\x18\x05 \x03(\v2\x1d.plein.plugin.v1.CounterDeltaR\bcounters\x12'\n" +
-	"\x0fcounter_deletes\x18\x06 \x03(\tR\x0ecounterDeletes\"\xe4\x01\n" +
+	"\x0fcounter_deletes\x18\x06 \x03(\tR\x0ecounterDeletes\x12\x18\n" +
+	"\arelaxed\x18\a \x01(\bR\arelaxed\"\xe4\x01\n" +
 	"\rKVTxnResponse\x12\x18\n" +
 	"\aapplied\x18\x01 \x01(\bR\aapplied\x12\x16\n" +
 	"\x06failed\x18\x02 \x01(\x05R\x06failed\x12\x1a\n" +
