@@ -64,9 +64,35 @@ type Field struct {
 	Key  string `json:"key"`
 }
 
-// KeyFor returns the field's key for an item and a reader.
+// KeyFor returns the field's key for an item and a reader: Key with each "{item}"
+// and "{user}" replaced by the path-escaped id. The host calls it for every field
+// of every item of a feed page, so it builds the key in one pass.
 func (f Field) KeyFor(itemID, userID string) string {
-	return strings.NewReplacer("{item}", url.PathEscape(itemID), "{user}", url.PathEscape(userID)).Replace(f.Key)
+	key := f.Key
+	if strings.IndexByte(key, '{') < 0 {
+		return key
+	}
+	var b strings.Builder
+	b.Grow(len(key) + len(itemID) + len(userID))
+	for {
+		i := strings.IndexByte(key, '{')
+		if i < 0 {
+			b.WriteString(key)
+			return b.String()
+		}
+		b.WriteString(key[:i])
+		switch rest := key[i:]; {
+		case strings.HasPrefix(rest, "{item}"):
+			b.WriteString(url.PathEscape(itemID))
+			key = rest[len("{item}"):]
+		case strings.HasPrefix(rest, "{user}"):
+			b.WriteString(url.PathEscape(userID))
+			key = rest[len("{user}"):]
+		default:
+			b.WriteByte('{')
+			key = rest[1:]
+		}
+	}
 }
 
 // Route is one HTTP route of a plugin.

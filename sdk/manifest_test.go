@@ -3,6 +3,8 @@ package sdk
 import (
 	"encoding/json"
 	"errors"
+	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -71,4 +73,17 @@ func TestWithAPIVersionFillsOnlyZero(t *testing.T) {
 	if got := (Manifest{APIVersion: 7}).withAPIVersion().APIVersion; got != 7 {
 		t.Fatalf("7 became %d", got)
 	}
+}
+
+// FuzzFieldKeyFor checks KeyFor against the obvious replacement, for any key and ids.
+func FuzzFieldKeyFor(f *testing.F) {
+	for _, k := range []string{"n/{item}", "l/{item}/{user}", "{user}{item}{", "{{item}}", "plain", "{ite{item}m}", "", "{user"} {
+		f.Add(k, "01jd3", "u/1 x")
+	}
+	f.Fuzz(func(t *testing.T, key, item, user string) {
+		want := strings.NewReplacer("{item}", url.PathEscape(item), "{user}", url.PathEscape(user)).Replace(key)
+		if got := (Field{Key: key}).KeyFor(item, user); got != want {
+			t.Fatalf("KeyFor(%q, %q, %q) = %q, want %q", key, item, user, got, want)
+		}
+	})
 }
