@@ -82,7 +82,7 @@ func (s *Service) attach(ctx context.Context, sc *Scope, items []Item) error {
 		q.add(` AND i.deleted_at IS NULL`)
 	}
 	q.add(` ORDER BY a.item_id, a.position`)
-	rows, err := s.db.QueryContext(ctx, q.b.String(), q.args...)
+	rows, err := s.db.QueryCached(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return wrap("attachments", err)
 	}

@@ -190,13 +190,24 @@ func (s *Service) Get(ctx context.Context, sc Scope, id string) (Item, error) {
 	q := &sqlq{db: s.db}
 	q.add(`SELECT `, itemColumns, itemFrom, ` WHERE i.id = `, q.arg(id))
 	q.readable(sc)
-	it, err := scanItem(s.db.QueryRowContext(ctx, q.b.String(), q.args...))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Item{}, fault.NotFoundf("no such item")
-	}
+	// The text depends on the scope's shape only (its spaces are one parameter), so
+	// a prepared statement serves every reader.
+	rows, err := s.db.QueryCached(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return Item{}, wrap("get item", err)
 	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return Item{}, wrap("get item", err)
+		}
+		return Item{}, fault.NotFoundf("no such item")
+	}
+	it, err := scanItem(rows)
+	if err != nil {
+		return Item{}, wrap("get item", err)
+	}
+	_ = rows.Close()
 	one := []Item{it}
 	err = s.attach(ctx, &sc, one)
 	return one[0], err
