@@ -43,8 +43,10 @@ type Manifest struct {
 	// Settings is a JSON schema of the settings object managers may set; Init gets
 	// the object.
 	Settings json.RawMessage `json:"settings,omitempty"`
-	// Policies are default Casbin policy lines the host loads when the plugin is
-	// installed.
+	// Policies are default Casbin policy lines ("p, role, domain, object, action")
+	// the host adds once, when the plugin first runs. They may grant actions on
+	// "plugin-<name>" in the global domain (routes without an item or a space) and on
+	// "item-<kind>" for the plugin's own kinds; the host leaves out anything else.
 	Policies []string `json:"policies,omitempty"`
 }
 

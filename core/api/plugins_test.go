@@ -3,6 +3,7 @@ package api_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -225,4 +226,46 @@ func processesOf(t *testing.T, name string) []int {
 		pids = append(pids, pid)
 	}
 	return pids
+}
+
+// TestPluginDefaultPoliciesComeOnceAndStayTheManagers checks a manifest's default
+// policy lines through a real process: the first run adds them (employees may "use"
+// bookmarks, an external party may not), and a manager who removes them keeps them
+// removed after the plugin restarts.
+func TestPluginDefaultPoliciesComeOnceAndStayTheManagers(t *testing.T) {
+	testapp.Each(t, testapp.Options{Env: map[string]string{"PLEIN_PLUGIN_DIR": pluginDir(t)}}, func(t *testing.T, e *testapp.Env) {
+		admin, emp, ext := "admin@demo.plein", "employee@demo.plein", "external@demo.plein"
+		const limits = "/api/v1/plugins/bookmarks/limits"
+		setEnabled := func(on bool) {
+			if r := e.As(admin, "PUT", "/api/v1/admin/plugins/bookmarks", map[string]any{"enabled": on}); r.Status != 200 {
+				t.Fatalf("enabled=%v: %d %s", on, r.Status, r.Body)
+			}
+		}
+		setEnabled(true)
+		eventually(t, "the employee uses bookmarks", 5*time.Second, func() bool { return e.As(emp, "GET", limits, nil).Status == 200 })
+		if r := e.As(ext, "GET", limits, nil); r.Status != 403 {
+			t.Fatalf("an external party: %d %s", r.Status, r.Body)
+		}
+		var pol struct {
+			Permissions []map[string]string `json:"permissions"`
+			Inheritance []map[string]string `json:"inheritance"`
+		}
+		e.As(admin, "GET", "/api/v1/admin/policies", nil).JSON(t, &pol)
+		n := len(pol.Permissions)
+		pol.Permissions = slices.DeleteFunc(pol.Permissions, func(p map[string]string) bool { return p["object"] == "plugin-bookmarks" })
+		if len(pol.Permissions) != n-1 {
+			t.Fatalf("the default line is not in the policy once: %d lines before, %d after", n, len(pol.Permissions))
+		}
+		if r := e.As(admin, "PUT", "/api/v1/admin/policies", pol); r.Status != 200 {
+			t.Fatalf("removing the line: %d %s", r.Status, r.Body)
+		}
+		eventually(t, "the employee refused", 5*time.Second, func() bool { return e.As(emp, "GET", limits, nil).Status == 403 })
+		setEnabled(false)
+		eventually(t, "disabled", 5*time.Second, func() bool { return e.As(admin, "GET", limits, nil).Status == 404 })
+		setEnabled(true)
+		eventually(t, "enabled again", 5*time.Second, func() bool { return e.As(admin, "GET", limits, nil).Status == 200 })
+		if r := e.As(emp, "GET", limits, nil); r.Status != 403 {
+			t.Fatalf("after a restart the removed line came back: %d", r.Status)
+		}
+	})
 }

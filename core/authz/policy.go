@@ -168,3 +168,24 @@ func (a *Authorizer) SetPolicy(ctx context.Context, pl PolicyLines) error {
 	a.changes.Publish(ctx, changes.Change{Kind: changes.Policy})
 	return nil
 }
+
+// AddPermissions adds the lines of add that the policy does not hold yet, as
+// SetPolicy would (validated, stored, applied on every replica), and returns how
+// many it added. Plugins' default policies come in this way.
+func (a *Authorizer) AddPermissions(ctx context.Context, add []Permission) (int, error) {
+	pl, err := a.Policy()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range add {
+		if !slices.Contains(pl.Permissions, p) {
+			pl.Permissions = append(pl.Permissions, p)
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	return n, a.SetPolicy(ctx, pl)
+}

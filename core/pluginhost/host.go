@@ -156,7 +156,8 @@ func New(cfg Config) (*Host, error) {
 		pending: map[string]bool{},
 		kick:    make(chan struct{}, 1),
 	}
-	h.reg = NewRegistry(RegistryConfig{DB: cfg.DB, Dir: cfg.Dir, Changes: cfg.Changes, Log: cfg.Log, Now: cfg.Now})
+	policies, _ := cfg.Authz.(PolicyAdder)
+	h.reg = NewRegistry(RegistryConfig{DB: cfg.DB, Dir: cfg.Dir, Changes: cfg.Changes, Log: cfg.Log, Now: cfg.Now, Policies: policies})
 	h.disp = newDispatcher(h)
 	cfg.Changes.Handle(h.onChange)
 	return h, nil

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pleinhq/plein/core/authz"
 	"github.com/pleinhq/plein/core/changes"
 	"github.com/pleinhq/plein/core/fault"
 	"github.com/pleinhq/plein/core/store"
@@ -96,6 +97,14 @@ type RegistryConfig struct {
 	ManifestTimeout time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Policies receives each plugin's default policy lines once, when it first
+	// runs; nil loads none.
+	Policies PolicyAdder
+}
+
+// PolicyAdder adds policy lines the policy does not hold yet (authz.Authorizer).
+type PolicyAdder interface {
+	AddPermissions(ctx context.Context, add []authz.Permission) (int, error)
 }
 
 // Registry keeps the installed plugins: the binaries in the plugin directory, their
@@ -642,10 +651,79 @@ func (r *Registry) report(ctx context.Context, name string, st State, failures i
 	}
 }
 
-// saveManifest records what the binary said it is; best effort.
+// saveManifest records what the binary said it is, and adds its default policies
+// the first time; best effort.
 func (r *Registry) saveManifest(ctx context.Context, m sdk.Manifest) {
 	b, _ := json.Marshal(m)
 	if _, err := r.cfg.DB.ExecContext(ctx, `UPDATE plugin_state SET manifest = $1 WHERE name = $2`, string(b), m.Name); err != nil && ctx.Err() == nil {
 		r.cfg.Log.Warn("record plugin manifest", "plugin", m.Name, "err", err)
 	}
+	r.loadPolicies(ctx, m)
 }
+
+// loadPolicies adds a plugin's default policy lines to the policy once: after that,
+// the lines are the managers' to change, and a restart does not bring back a line
+// they removed. A line may only grant actions on the plugin itself
+// ("plugin-<name>" in the global domain) or on items of a kind it owns
+// ("item-<kind>"); other lines are left out with a warning, as are "g" lines: a
+// plugin does not change who inherits what.
+func (r *Registry) loadPolicies(ctx context.Context, m sdk.Manifest) {
+	if r.cfg.Policies == nil || len(m.Policies) == 0 {
+		return
+	}
+	var loaded bool
+	err := r.cfg.DB.QueryRowContext(ctx, `SELECT policies_loaded FROM plugin_state WHERE name = $1`, m.Name).Scan(&loaded)
+	if err != nil || loaded {
+		return
+	}
+	lines := DefaultPolicies(m, r.cfg.Log)
+	n, err := r.cfg.Policies.AddPermissions(ctx, lines)
+	if err != nil {
+		r.cfg.Log.Warn("plugin default policies not added", "plugin", m.Name, "err", err)
+		return
+	}
+	if _, err := r.cfg.DB.ExecContext(ctx, `UPDATE plugin_state SET policies_loaded = TRUE WHERE name = $1`, m.Name); err != nil {
+		r.cfg.Log.Warn("record plugin policies", "plugin", m.Name, "err", err)
+		return
+	}
+	r.cfg.Log.Info("added the plugin's default policies", "plugin", m.Name, "lines", len(lines), "new", n)
+}
+
+// DefaultPolicies returns the manifest's policy lines that a plugin may bring: "p"
+// lines on "plugin-<name>" in the global domain, or on "item-<kind>" for a kind that
+// is not the core's, in the global or "space:*" domain, with a named action. It logs
+// what it leaves out.
+func DefaultPolicies(m sdk.Manifest, log *slog.Logger) []authz.Permission {
+	pl, err := authz.ParsePolicyCSV(strings.Join(m.Policies, "\n"))
+	if err != nil {
+		log.Warn("plugin default policies unreadable", "plugin", m.Name, "err", err)
+		return nil
+	}
+	if len(pl.Inheritance) > 0 {
+		log.Warn("plugin default policies: role inheritance lines left out", "plugin", m.Name, "lines", len(pl.Inheritance))
+	}
+	var out []authz.Permission
+	for _, p := range pl.Permissions {
+		kind, isItem := strings.CutPrefix(p.Object, "item-")
+		ok := p.Action != "*" && p.Role != "" && p.Role != "*"
+		switch {
+		case p.Object == PluginObject(m.Name):
+			ok = ok && p.Domain == authz.Global
+		case isItem:
+			ok = ok && kind != "" && kind != "*" && !slices.Contains(coreKinds, kind) && (p.Domain == authz.Global || p.Domain == "space:*")
+		default:
+			ok = false
+		}
+		if !ok {
+			log.Warn("plugin default policy line left out: a plugin may grant actions on itself or its own kinds of item only",
+				"plugin", m.Name, "line", fmt.Sprintf("p, %s, %s, %s, %s", p.Role, p.Domain, p.Object, p.Action))
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// PluginObject is the policy object of a plugin's routes that name neither an item
+// nor a space: "plugin-<name>".
+func PluginObject(name string) string { return "plugin-" + name }

@@ -4,14 +4,17 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pleinhq/plein/core/authz"
 	"github.com/pleinhq/plein/core/changes"
 	"github.com/pleinhq/plein/core/fault"
 	"github.com/pleinhq/plein/core/store"
 	"github.com/pleinhq/plein/core/store/storetest"
+	"github.com/pleinhq/plein/sdk"
 	"github.com/pleinhq/plein/sdk/plugintest"
 )
 
@@ -203,5 +206,35 @@ func TestManifestTimeoutBoundsInstall(t *testing.T) {
 	_, err := r.Install(ctxT(t), slow)
 	if !fault.Is(err, fault.Invalid) || time.Since(start) > 5*time.Second {
 		t.Fatalf("a binary that never answers: %v after %v", err, time.Since(start))
+	}
+}
+
+// TestDefaultPoliciesGrantOnlyThePluginsOwn checks which manifest policy lines a
+// plugin may bring.
+func TestDefaultPoliciesGrantOnlyThePluginsOwn(t *testing.T) {
+	m := sdk.Manifest{Name: "qa", Policies: []string{
+		"p, employee, global, plugin-qa, use",
+		"p, reader, space:*, item-question, create",
+		"p, reader, global, item-answer, create",
+		"p, employee, global, plugin-likes, use", // another plugin
+		"p, employee, space:*, plugin-qa, use",   // a plugin object in spaces
+		"p, employee, global, item-post, create", // a core kind
+		"p, employee, global, plugin-qa, *",      // any action
+		"p, *, global, plugin-qa, use",           // any role
+		"p, employee, *, item-question, create",  // any domain
+		"p, employee, global, content, read",     // the core's objects
+		"g, employee, admin",                     // inheritance
+	}}
+	got := DefaultPolicies(m, plugintest.Logger(t))
+	want := []authz.Permission{
+		{Role: "employee", Domain: "global", Object: "plugin-qa", Action: "use"},
+		{Role: "reader", Domain: "space:*", Object: "item-question", Action: "create"},
+		{Role: "reader", Domain: "global", Object: "item-answer", Action: "create"},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if got := DefaultPolicies(sdk.Manifest{Name: "x", Policies: []string{`p, "unclosed`}}, plugintest.Logger(t)); got != nil {
+		t.Fatalf("unreadable lines: %v", got)
 	}
 }

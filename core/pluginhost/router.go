@@ -86,8 +86,8 @@ var (
 // with {item_id} needs the action on that item: "read" that the user may read it,
 // "edit" and "delete" that they may change it, other actions the action on content
 // in its space. A route with {space_id} needs the action on content in that space.
-// Any other route needs the action on the object "plugin:<name>" in the global
-// domain, which the plugin's default policies grant.
+// Any other route needs the action on the object "plugin-<name>" (PluginObject) in
+// the global domain, which the plugin's default policies grant.
 //
 // The request then goes to the plugin with a call handle for the user, its body
 // capped and streamed, under RequestTimeout. ctx cancels the request until the
@@ -188,7 +188,7 @@ func (h *Host) permit(ctx context.Context, rec Record, p *authz.Principal, reada
 			return ErrFeatureDisabled
 		}
 		return nil
-	case !az.Can(p, authz.Global, "plugin:"+rec.Name, perm):
+	case !az.Can(p, authz.Global, PluginObject(rec.Name), perm):
 		return fault.Forbiddenf("you may not %s %s", perm, rec.Name)
 	}
 	if !readsAny(rec.Spaces, readable) {

@@ -47,14 +47,15 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			// Removing a bookmark stays possible after losing access to the item.
 			{Method: http.MethodDelete, Path: "/items/{item_id}/bookmark", Permission: sdk.PermissionAuthenticated},
 			{Method: http.MethodGet, Path: "/bookmarks", Permission: sdk.PermissionAuthenticated},
-			{Method: http.MethodGet, Path: "/limits", Permission: sdk.PermissionAuthenticated},
+			// "use" on plugin-bookmarks, which the default policy below grants employees.
+			{Method: http.MethodGet, Path: "/limits", Permission: "use"},
 		},
 		Events: []string{"item.deleted"},
 		// The host reads {"bookmarked": bool} itself, from the key put writes.
 		Fields: []sdk.Field{{Name: "bookmarked", From: sdk.FromKVExists, Key: "u/{user}/{item}"}},
 		Settings: json.RawMessage(`{"type":"object","additionalProperties":false,"properties":{` +
 			`"max_per_user":{"type":"integer","minimum":1,"default":500,"description":"Most bookmarks per user"}}}`),
-		Policies: []string{"p, employee, global, plugin:bookmarks, use"},
+		Policies: []string{"p, employee, global, plugin-bookmarks, use"},
 	}
 }
 
