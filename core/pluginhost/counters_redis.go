@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +30,20 @@ type RedisCounters struct {
 	ttl    time.Duration
 	log    *slog.Logger
 	warned atomic.Int64 // when a failure was last logged, in Unix nanoseconds
+
+	mu   sync.Mutex
+	busy bool       // a store is writing to Redis
+	next storeBatch // what arrived meanwhile, for the next write
+}
+
+// storeBatch is counters that callers of store hand Redis in one pipeline. While
+// one write is on its way, the values of every store that arrives gather in the
+// next batch, and the first of those callers writes them all when the write before
+// returns: under load one round trip serves many transactions (group commit), and
+// no caller returns before its values are in Redis.
+type storeBatch struct {
+	vals    []counterValue
+	waiters []chan *storeBatch // the other callers: nil when written, or a batch to write
 }
 
 // CounterTTL bounds how long a counter stays in Redis without being written.
@@ -106,21 +121,68 @@ func parseCounter(s string) (int64, bool) {
 	return v, err == nil
 }
 
-// store hands Redis counters as SQL has them, in one pipeline; each is kept only if
-// newer than what Redis holds. If that fails it deletes them, so that no stale value
-// outlives the failure longer than Redis does.
+// store hands Redis counters as SQL has them, each kept only if newer than what
+// Redis holds, and returns when they are written (see storeBatch). If that fails it
+// deletes them, so that no stale value outlives the failure longer than Redis does.
 func (r *RedisCounters) store(ctx context.Context, vals []counterValue) {
 	if len(vals) == 0 {
 		return
 	}
 	ctx = context.WithoutCancel(ctx) // a cancelled request must not leave Redis behind SQL
+	r.mu.Lock()
+	if !r.busy {
+		r.busy = true
+		r.mu.Unlock()
+		r.storeBatch(ctx, &storeBatch{vals: vals})
+		return
+	}
+	w := make(chan *storeBatch, 1)
+	r.next.vals = append(r.next.vals, vals...)
+	r.next.waiters = append(r.next.waiters, w)
+	r.mu.Unlock()
+	if b := <-w; b != nil {
+		r.storeBatch(ctx, b)
+	}
+}
+
+// storeBatch writes b, releases its waiters, and hands the batch that gathered
+// meanwhile to its first caller, or ends the busy spell.
+func (r *RedisCounters) storeBatch(ctx context.Context, b *storeBatch) {
+	r.write(ctx, b.vals)
+	for _, w := range b.waiters {
+		w <- nil
+	}
+	r.mu.Lock()
+	next := r.next
+	r.next = storeBatch{}
+	if len(next.waiters) == 0 {
+		r.busy = false
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
+	lead := next.waiters[0]
+	next.waiters = next.waiters[1:]
+	lead <- &next
+}
+
+// write stores vals in one pipeline, by the script's digest (the script itself once
+// Redis has forgotten it).
+func (r *RedisCounters) write(ctx context.Context, vals []counterValue) {
 	ttl := strconv.FormatInt(r.ttl.Milliseconds(), 10)
-	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, v := range vals {
-			storeNewer.Eval(ctx, p, []string{r.key(v.counterRef)}, strconv.FormatInt(v.version, 10), strconv.FormatInt(v.value, 10), ttl)
-		}
-		return nil
-	})
+	pipe := func(eval func(p redis.Pipeliner, keys []string, args ...any) *redis.Cmd) error {
+		_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, v := range vals {
+				eval(p, []string{r.key(v.counterRef)}, strconv.FormatInt(v.version, 10), strconv.FormatInt(v.value, 10), ttl)
+			}
+			return nil
+		})
+		return err
+	}
+	err := pipe(func(p redis.Pipeliner, keys []string, args ...any) *redis.Cmd { return storeNewer.EvalSha(ctx, p, keys, args...) })
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		err = pipe(func(p redis.Pipeliner, keys []string, args ...any) *redis.Cmd { return storeNewer.Eval(ctx, p, keys, args...) })
+	}
 	if err == nil {
 		return
 	}

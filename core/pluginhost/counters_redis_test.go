@@ -285,3 +285,35 @@ func TestDeclaredFieldsReadCountersThroughRedis(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentStoresShareRoundTripsAndAllLand stores from many goroutines at once
+// (they share pipelines), with Redis forgetting the script now and then: every
+// store has landed when it returns.
+func TestConcurrentStoresShareRoundTripsAndAllLand(t *testing.T) {
+	t.Parallel()
+	rc, c, _ := redisCounters(t)
+	ctx := ctxT(t)
+	var wg sync.WaitGroup
+	for g := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 1; i <= 50; i++ {
+				if g == 0 && i%10 == 0 {
+					if err := c.ScriptFlush(ctx).Err(); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+				ref := counterRef{"alpha", fmt.Sprintf("n/%d", g)}
+				rc.store(ctx, []counterValue{{counterRef: ref, value: int64(i), version: int64(i)}})
+				got, missing, err := rc.get(ctx, []counterRef{ref})
+				if err != nil || len(missing) > 0 || got[0] != int64(i) {
+					t.Errorf("after storing %d: %v %v %v", i, got, missing, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
