@@ -179,9 +179,13 @@ func (r *RedisCounters) write(ctx context.Context, vals []counterValue) {
 		})
 		return err
 	}
-	err := pipe(func(p redis.Pipeliner, keys []string, args ...any) *redis.Cmd { return storeNewer.EvalSha(ctx, p, keys, args...) })
+	err := pipe(func(p redis.Pipeliner, keys []string, args ...any) *redis.Cmd {
+		return storeNewer.EvalSha(ctx, p, keys, args...)
+	})
 	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		err = pipe(func(p redis.Pipeliner, keys []string, args ...any) *redis.Cmd { return storeNewer.Eval(ctx, p, keys, args...) })
+		err = pipe(func(p redis.Pipeliner, keys []string, args ...any) *redis.Cmd {
+			return storeNewer.Eval(ctx, p, keys, args...)
+		})
 	}
 	if err == nil {
 		return
