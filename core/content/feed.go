@@ -58,8 +58,12 @@ func (s *Service) Feed(ctx context.Context, sc Scope, fq FeedQuery) ([]Item, boo
 	return items, more, nil
 }
 
+// queryItems runs a query for whole items through a prepared statement: the texts
+// of the feed's and the trash's queries vary with the filters' shape and the page
+// size only (values are parameters), and parsing the feed's took SQLite longer than
+// running it.
 func (s *Service) queryItems(ctx context.Context, q *sqlq) ([]Item, error) {
-	rows, err := s.db.QueryContext(ctx, q.b.String(), q.args...)
+	rows, err := s.db.QueryCached(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return nil, err
 	}
