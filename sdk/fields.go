@@ -22,8 +22,7 @@ func FieldsJSON(fields []Field, itemID, userID string, v FieldValues) json.RawMe
 		if i > 0 {
 			obj = append(obj, ',')
 		}
-		name, _ := json.Marshal(f.Name)
-		obj = append(append(obj, name...), ':')
+		obj = append(appendJSONString(obj, f.Name), ':')
 		key := f.KeyFor(itemID, userID)
 		switch f.From {
 		case FromCounter:
@@ -40,4 +39,16 @@ func FieldsJSON(fields []Field, itemID, userID string, v FieldValues) json.RawMe
 		}
 	}
 	return append(obj, '}')
+}
+
+// appendJSONString appends s as json.Marshal writes it: a feed page builds a
+// decoration per item and field, and most names need no escaping.
+func appendJSONString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s)
+			return append(dst, b...)
+		}
+	}
+	return append(append(append(dst, '"'), s...), '"')
 }

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 )
@@ -46,4 +47,17 @@ func TestManifestRefusesBadFields(t *testing.T) {
 	if err := base.Validate(); err != nil {
 		t.Errorf("good fields: %v", err)
 	}
+}
+
+// FuzzAppendJSONString checks the fast quoting of field names against json.Marshal.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"count", "liked", `a"b`, "a\\b", "<b>", "é", "\x00", "a&b", "\u2028"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString([]byte("x"), s); string(got) != "x"+string(want) {
+			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got[1:], want)
+		}
+	})
 }

@@ -59,7 +59,7 @@ func (s *Service) Feed(ctx context.Context, sc Scope, fq FeedQuery) ([]Item, boo
 }
 
 // queryItems runs a query for whole items through a prepared statement: the texts
-// of the feed's and the trash's queries vary with the filters' shape and the page
+// of the feed's and search's queries vary with the filters' shape and the page
 // size only (values are parameters), and parsing the feed's took SQLite longer than
 // running it.
 func (s *Service) queryItems(ctx context.Context, q *sqlq) ([]Item, error) {
