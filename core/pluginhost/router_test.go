@@ -156,7 +156,7 @@ func TestRouteChecksTheFeatureTheRouteAndThePermission(t *testing.T) {
 	e.az.read("mod", "s1")
 	e.az.allow("mod", authz.Space("s1"), "content", "moderate")
 	e.az.allow("mod", authz.Space("s1"), "content", "create")
-	e.az.allow("mod", authz.Global, "plugin:echo", "use")
+	e.az.allow("mod", authz.Global, PluginObject("echo"), "use")
 	ann, mod, carl := principal("ann", "employee"), principal("mod", "employee"), principal("carl", "employee")
 	inS1 := e.items.add(sdk.Item{Kind: "post", SpaceID: "s1", Title: "in s1"})
 	inS3 := e.items.add(sdk.Item{Kind: "post", SpaceID: "s3", Title: "in s3"})
