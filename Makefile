@@ -7,7 +7,7 @@ PLUGINS := $(patsubst plugins/%/main.go,%,$(wildcard plugins/*/main.go))
 
 export GOTOOLCHAIN ?= local
 
-.PHONY: all build run test bench load lint services clean proto
+.PHONY: all build run test bench bench-quick bench-go load lint services clean proto
 
 all: build
 
@@ -26,11 +26,19 @@ run: build
 test:
 	scripts/test.sh
 
-## bench: the Go benchmarks (authorization, feed and search at 100k items), with local services
+## bench: load benchmark in production mode (PostgreSQL, Redis, MinIO, every plugin): the demo plus 2,000 users, 100k items, 1M likes; 50 clients; under 15 min
 bench:
-	scripts/bench.sh
+	scripts/bench.sh full
 
-## load: load against a running server (make run in another terminal): feed and search as demo users
+## bench-quick: the same load benchmark at small sizes, under 2 minutes
+bench-quick:
+	scripts/bench.sh quick
+
+## bench-go: the Go benchmarks (authorization, feed and search at 100k items), with local services
+bench-go:
+	scripts/bench-go.sh
+
+## load: mixed load against a running server (make run in another terminal): demo users read, search, post, like; LOADFLAGS="-c 8 -duration 1m"
 load:
 	$(GO) run ./core/cmd/plein-load $(LOADFLAGS)
 

@@ -303,3 +303,29 @@ func seedSpaces(ctx context.Context, s Services, org *Org, people []person) erro
 		[]string{"external-contractor", "external-consultant", "project-town-hall", "management-team"})
 	return err
 }
+
+// Team is a role and the name of the space its holders work in.
+type Team struct{ Role, Space string }
+
+// Departments returns the department roles and their spaces (open to the role).
+func Departments() []Team {
+	out := make([]Team, len(departments))
+	for i, d := range departments {
+		out[i] = Team{d.name, d.title}
+	}
+	return out
+}
+
+// Projects returns the project roles and their members-only spaces.
+func Projects() []Team {
+	out := make([]Team, 0, 3)
+	for _, p := range otherRoles[3:6] {
+		out = append(out, Team{p.name, p.title})
+	}
+	return out
+}
+
+// RandomName returns a Dutch first and last name drawn with rng; names may repeat.
+func RandomName(rng *rand.Rand) string {
+	return firstNames[rng.IntN(len(firstNames))] + " " + lastNames[rng.IntN(len(lastNames))]
+}

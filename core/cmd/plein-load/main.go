@@ -1,36 +1,151 @@
-// Command plein-load puts load on a running Plein server seeded with the demo
-// organisation: demo users read the feed and search, concurrently, for a fixed time,
-// and it prints latency percentiles and throughput per kind of request. It stops by
-// itself.
+// Command plein-load puts a mixed load on a running Plein server seeded with the demo
+// organisation (and, for make bench, grown by plein seed scale): many distinct users
+// read the feed and items, search, post, comment, like, unlike, vote and download,
+// concurrently, for a fixed time. It prints, per operation, requests per second,
+// latency percentiles and errors, and the resident memory of the server and each of
+// its plugin processes. It only talks to loopback addresses and stops by itself.
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
-	"slices"
-	"sync"
+	"os/signal"
+	"strings"
+	"syscall"
 	"time"
 )
 
+// Caps on the phases, so a typo cannot keep the load going for hours.
+const (
+	maxDuration = 10 * time.Minute
+	maxWarmup   = 2 * time.Minute
+	maxIsolated = 5 * time.Minute
+	maxClients  = 1000
+)
+
+// config is what one run does.
+type config struct {
+	base        string
+	password    string
+	clients     int
+	duration    time.Duration
+	warmup      time.Duration
+	mix         mix
+	isolate     []string // operations measured alone after the mix
+	isolateFor  time.Duration
+	manifest    string
+	users       int // distinct users to log in
+	pid         int // the server's pid; 0: the process listening on base's port
+	errorBodies int // error bodies kept per operation
+	seed        uint64
+}
+
 func main() {
-	base := flag.String("url", "http://127.0.0.1:8080", "server")
-	password := flag.String("password", envOr("PLEIN_DEMO_PASSWORD", "plein-demo"), "demo password")
-	duration := flag.Duration("duration", 20*time.Second, "how long to run (at most 10m)")
-	workers := flag.Int("c", 8, "concurrent clients")
-	flag.Parse()
-	if *duration > 10*time.Minute {
-		*duration = 10 * time.Minute
+	os.Exit(mainErr(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func mainErr(args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
 	}
-	if err := run(*base, *password, *duration, *workers); err != nil {
-		fmt.Fprintln(os.Stderr, "plein-load:", err)
-		os.Exit(1)
+	if err != nil {
+		fmt.Fprintln(stderr, "plein-load:", err)
+		return 2
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	rep, err := run(ctx, cfg, stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, "plein-load:", err)
+		return 1
+	}
+	if rep.errors() > 0 {
+		return 3 // the table is printed; a script can still tell that requests failed
+	}
+	return 0
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("plein-load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg config
+	fs.StringVar(&cfg.base, "url", "http://127.0.0.1:8080", "the server (loopback only)")
+	fs.StringVar(&cfg.password, "password", envOr("PLEIN_DEMO_PASSWORD", "plein-demo"), "demo password")
+	fs.IntVar(&cfg.clients, "c", 50, "concurrent clients")
+	fs.DurationVar(&cfg.duration, "duration", 20*time.Second, "how long to measure the mix (at most 10m)")
+	fs.DurationVar(&cfg.warmup, "warmup", 0, "how long to run the mix unmeasured first (at most 2m)")
+	mixText := fs.String("mix", defaultMix, "operations and their weights")
+	only := fs.String("only", "", "measure only these operations (comma-separated), with the mix's weights among them")
+	isolate := fs.String("isolate", "", "after the mix, measure each of these operations alone (comma-separated)")
+	fs.DurationVar(&cfg.isolateFor, "isolate-duration", 10*time.Second, "how long each isolated operation runs (at most 5m)")
+	fs.StringVar(&cfg.manifest, "manifest", "", "the JSON file plein seed scale --manifest wrote: its users log in, its items are read")
+	fs.IntVar(&cfg.users, "users", 200, "how many distinct users log in (from the manifest, else the demo's sample logins)")
+	fs.IntVar(&cfg.pid, "pid", 0, "the server's process id, for memory; 0: the process listening on the URL's port")
+	fs.IntVar(&cfg.errorBodies, "error-bodies", 3, "error bodies printed per operation")
+	fs.Uint64Var(&cfg.seed, "seed", 1, "random seed of the clients' choices")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: plein-load [flags]\n\nOperations: %s\n\n", strings.Join(opNames(), ", "))
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := checkLoopback(cfg.base); err != nil {
+		return cfg, err
+	}
+	cfg.base = strings.TrimRight(cfg.base, "/")
+	switch {
+	case cfg.clients < 1 || cfg.clients > maxClients:
+		return cfg, fmt.Errorf("-c: %d clients; want 1 to %d", cfg.clients, maxClients)
+	case cfg.duration <= 0 || cfg.duration > maxDuration:
+		return cfg, fmt.Errorf("-duration: %s; want more than 0 and at most %s", cfg.duration, maxDuration)
+	case cfg.warmup < 0 || cfg.warmup > maxWarmup:
+		return cfg, fmt.Errorf("-warmup: %s; want 0 to %s", cfg.warmup, maxWarmup)
+	case cfg.isolateFor <= 0 || cfg.isolateFor > maxIsolated:
+		return cfg, fmt.Errorf("-isolate-duration: %s; want more than 0 and at most %s", cfg.isolateFor, maxIsolated)
+	case cfg.users < 1:
+		return cfg, fmt.Errorf("-users: %d; want at least 1", cfg.users)
+	case cfg.errorBodies < 0:
+		return cfg, fmt.Errorf("-error-bodies: %d; want 0 or more", cfg.errorBodies)
+	case cfg.pid < 0:
+		return cfg, fmt.Errorf("-pid: %d is not a process id", cfg.pid)
+	}
+	var err error
+	if cfg.mix, err = parseMix(*mixText); err != nil {
+		return cfg, fmt.Errorf("-mix: %w", err)
+	}
+	if *only != "" {
+		if cfg.mix, err = cfg.mix.only(splitList(*only)); err != nil {
+			return cfg, fmt.Errorf("-only: %w", err)
+		}
+	}
+	if *isolate != "" {
+		cfg.isolate = splitList(*isolate)
+		for _, name := range cfg.isolate {
+			if _, ok := opByName(name); !ok {
+				return cfg, fmt.Errorf("-isolate: unknown operation %q (have %s)", name, strings.Join(opNames(), ", "))
+			}
+		}
+	}
+	return cfg, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func envOr(k, def string) string {
@@ -39,99 +154,3 @@ func envOr(k, def string) string {
 	}
 	return def
 }
-
-var users = []string{"employee", "secretary", "helpdesk", "project", "external", "manager"}
-
-var requests = []struct{ name, path string }{
-	{"feed", "/api/v1/feed?limit=20"},
-	{"feed page 2", ""}, // follows the first page's cursor
-	{"search common", "/api/v1/search?limit=20&q=vergunning"},
-	{"search rare", "/api/v1/search?limit=20&q=kasstroom"},
-}
-
-func run(base, password string, d time.Duration, workers int) error {
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
-	tokens := map[string]string{}
-	for _, u := range users {
-		body, _ := json.Marshal(map[string]string{"email": u + "@demo.plein", "password": password})
-		resp, err := client.Post(base+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
-		if err != nil {
-			return err
-		}
-		var s struct{ Token string }
-		err = json.NewDecoder(resp.Body).Decode(&s)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != 200 {
-			return fmt.Errorf("login %s: %d (is the demo seeded? make run does it)", u, resp.StatusCode)
-		}
-		tokens[u] = s.Token
-	}
-	var mu sync.Mutex
-	lat := map[string][]time.Duration{}
-	errs := map[string]int{}
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	get := func(token, path string) (int, []byte, time.Duration) {
-		req, _ := http.NewRequestWithContext(ctx, "GET", base+path, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		start := time.Now()
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, nil, 0
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, b, time.Since(start)
-	}
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			token := tokens[users[w%len(users)]]
-			for i := 0; ctx.Err() == nil; i++ {
-				r := requests[i%len(requests)]
-				path := r.path
-				if r.name == "feed page 2" {
-					_, b, _ := get(token, "/api/v1/feed?limit=5")
-					var l struct {
-						NextCursor *string `json:"next_cursor"`
-					}
-					if json.Unmarshal(b, &l) != nil || l.NextCursor == nil {
-						continue
-					}
-					path = "/api/v1/feed?limit=5&cursor=" + *l.NextCursor
-				}
-				code, _, took := get(token, path)
-				if ctx.Err() != nil {
-					return
-				}
-				mu.Lock()
-				if code != 200 {
-					errs[r.name]++
-				} else {
-					lat[r.name] = append(lat[r.name], took)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	fmt.Printf("%d clients for %s against %s\n\n%-14s %8s %8s %8s %8s %7s\n", workers, d, base, "request", "count", "p50", "p99", "max", "errors")
-	total := 0
-	for _, r := range requests {
-		l := lat[r.name]
-		slices.Sort(l)
-		total += len(l)
-		if len(l) == 0 {
-			fmt.Printf("%-14s %8d %8s %8s %8s %7d\n", r.name, 0, "-", "-", "-", errs[r.name])
-			continue
-		}
-		pct := func(p float64) time.Duration { return l[min(len(l)-1, int(float64(len(l))*p))] }
-		fmt.Printf("%-14s %8d %8s %8s %8s %7d\n", r.name, len(l), ms(pct(0.5)), ms(pct(0.99)), ms(l[len(l)-1]), errs[r.name])
-	}
-	fmt.Printf("\n%.0f requests/s\n", float64(total)/d.Seconds())
-	return nil
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }

@@ -35,6 +35,8 @@ Usage:
   plein users create --email E --name N [--role R]... --password-stdin
                                       add a user (password read from standard input)
   plein seed demo [--if-empty]        create the demo organisation (190 users, 21 roles)
+  plein seed scale [--users N] [--items N] [--likes N] [--documents N] [--manifest FILE]
+                                      grow the demo organisation for a load benchmark
   plein plugins list [--json]         list the plugins and their state
   plein plugins install PATH          copy a plugin binary into the plugin directory
   plein plugins enable NAME [--space ID]... [--role R]...
@@ -83,6 +85,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		err = c.createUser(rest)
 	case "seed demo":
 		err = c.seedDemo(rest)
+	case "seed scale":
+		err = c.seedScale(rest)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "plein", version)
 	case "help", "-h", "--help":
