@@ -124,9 +124,11 @@ type declaredFields struct {
 // readFields reads declared decoration fields from the plugins' KV and counters, and
 // returns item id -> plugin -> its JSON object. Counters come from Redis when it is
 // configured and holds them; everything else comes from one SQL query.
+//
+// It runs under the request's context, not DecorateTimeout: this is the host's own
+// query, as cheap as the feed's, and cutting it short under load dropped fields
+// from items for nothing, and made the PostgreSQL driver close the connection.
 func (h *Host) readFields(ctx context.Context, userID string, ds []declaredFields) (map[string]map[string]json.RawMessage, error) {
-	ctx, cancel := context.WithTimeout(ctx, h.cfg.DecorateTimeout)
-	defer cancel()
 	type counter struct{ n, version int64 }
 	counters := map[counterRef]counter{} // counters read, by plugin and name
 	kvs := map[counterRef][]byte{}       // KV entries read, by plugin and key

@@ -297,3 +297,15 @@ func TestRelaxedWritesSkipOnlyTheFlush(t *testing.T) {
 		}
 	})
 }
+
+// TestPostgresPlansPreparedStatementsOnce checks the session settings Plein asks
+// PostgreSQL for: generic plans (see OpenPostgres) and no JIT.
+func TestPostgresPlansPreparedStatementsOnce(t *testing.T) {
+	db := storetest.Postgres(t)
+	for setting, want := range map[string]string{"plan_cache_mode": "force_generic_plan", "jit": "off"} {
+		var got string
+		if err := db.QueryRowContext(context.Background(), `SELECT current_setting($1)`, setting).Scan(&got); err != nil || got != want {
+			t.Errorf("%s = %q (%v), want %q", setting, got, err, want)
+		}
+	}
+}
