@@ -68,10 +68,16 @@ func (s *Service) attach(ctx context.Context, sc *Scope, items []Item) error {
 	if len(items) == 0 {
 		return nil
 	}
-	ids := make([]string, len(items))
+	var ids []string
 	at := make(map[string]int, len(items))
 	for n, it := range items {
-		ids[n], at[it.ID] = it.ID, n
+		if it.attached {
+			ids = append(ids, it.ID)
+			at[it.ID] = n
+		}
+	}
+	if len(ids) == 0 {
+		return nil
 	}
 	q := &sqlq{db: s.db}
 	q.add(`SELECT a.item_id, i.id, i.title, dv.number, dv.filename, dv.size, dv.content_type, dv.sha256

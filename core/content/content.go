@@ -56,6 +56,10 @@ type Item struct {
 	Features    map[string]any `json:"features"`
 	// DeletedAt is set on items listed from the trash.
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+
+	// attached: the item has attachments (readable or not). Most have none, and
+	// attach asks only for those that do: an item read is one query fewer.
+	attached bool
 }
 
 // DocumentInfo is what an item shows of a document's current version.
@@ -186,7 +190,8 @@ func (q *sqlq) access(sc Scope) {
 
 const itemColumns = `i.id, i.kind, i.owner, COALESCE(i.space_id, ''), i.author_id, COALESCE(au.name, ''), i.title, i.body, i.parent_id,
 	i.position, i.tags, i.mentions, i.comment_count, i.restricted, i.created_at, i.updated_at, i.edited_by, COALESCE(ed.name, ''),
-	dv.number, dv.filename, dv.size, dv.content_type, dv.sha256`
+	dv.number, dv.filename, dv.size, dv.content_type, dv.sha256,
+	EXISTS (SELECT 1 FROM item_attachments x WHERE x.item_id = i.id)`
 
 const itemJoins = ` LEFT JOIN users au ON au.id = i.author_id LEFT JOIN users ed ON ed.id = i.edited_by` + docJoins
 
@@ -206,7 +211,7 @@ func scanItem(row interface{ Scan(...any) error }) (Item, error) {
 	var docSize sql.NullInt64
 	err := row.Scan(&it.ID, &it.Kind, &it.Owner, &it.SpaceID, &author, &authorName, &it.Title, &it.Body, &it.ParentID,
 		&it.Position, &tags, &mentions, &it.CommentCount, &it.Restricted, &created, &updated, &editor, &editorName,
-		&docVersion, &docName, &docSize, &docType, &docSum)
+		&docVersion, &docName, &docSize, &docType, &docSum, &it.attached)
 	if err != nil {
 		return Item{}, err
 	}
