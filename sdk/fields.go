@@ -16,6 +16,16 @@ type FieldValues struct {
 // the members in the order the manifest lists them. The host and plugintest both build
 // decorations with it, so a plugin's tests see what the host serves.
 func FieldsJSON(fields []Field, itemID, userID string, v FieldValues) json.RawMessage {
+	keys := make([]string, len(fields))
+	for i, f := range fields {
+		keys[i] = f.KeyFor(itemID, userID)
+	}
+	return FieldsJSONOfKeys(fields, keys, v)
+}
+
+// FieldsJSONOfKeys is FieldsJSON for a caller that built the keys already: keys[i]
+// is fields[i].KeyFor(item, user). The host builds each key once per feed page.
+func FieldsJSONOfKeys(fields []Field, keys []string, v FieldValues) json.RawMessage {
 	obj := make([]byte, 0, 16*len(fields)+2)
 	obj = append(obj, '{')
 	for i, f := range fields {
@@ -23,7 +33,7 @@ func FieldsJSON(fields []Field, itemID, userID string, v FieldValues) json.RawMe
 			obj = append(obj, ',')
 		}
 		obj = append(appendJSONString(obj, f.Name), ':')
-		key := f.KeyFor(itemID, userID)
+		key := keys[i]
 		switch f.From {
 		case FromCounter:
 			obj = strconv.AppendInt(obj, v.Counter(key), 10)

@@ -133,14 +133,25 @@ func (h *Host) readFields(ctx context.Context, userID string, ds []declaredField
 	counters := map[counterRef]counter{} // counters read, by plugin and name
 	kvs := map[counterRef][]byte{}       // KV entries read, by plugin and key
 	inRedis := map[counterRef]bool{}
+	// keys[d][i][f] is the key of d's field f for d's item i, built once.
+	keys := make([][][]string, len(ds))
+	for n, d := range ds {
+		keys[n] = make([][]string, len(d.items))
+		for i, id := range d.items {
+			keys[n][i] = make([]string, len(d.fields))
+			for f, field := range d.fields {
+				keys[n][i][f] = field.KeyFor(id, userID)
+			}
+		}
+	}
 	rc := h.cfg.Counters
 	if rc != nil {
 		var refs []counterRef
-		for _, d := range ds {
-			for _, f := range d.fields {
-				if f.From == sdk.FromCounter {
-					for _, id := range d.items {
-						refs = append(refs, counterRef{d.plugin, f.KeyFor(id, userID)})
+		for n, d := range ds {
+			for f, field := range d.fields {
+				if field.From == sdk.FromCounter {
+					for i := range d.items {
+						refs = append(refs, counterRef{d.plugin, keys[n][i][f]})
 					}
 				}
 			}
@@ -161,13 +172,13 @@ func (h *Host) readFields(ctx context.Context, userID string, ds []declaredField
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	now := "" // the clock's parameter, added with the first KV branch
 	var fromSQL []counterRef
-	for _, d := range ds {
+	for n, d := range ds {
 		var counters, kv []string
-		for _, f := range d.fields {
-			for _, id := range d.items {
-				key := f.KeyFor(id, userID)
+		for f, field := range d.fields {
+			for i := range d.items {
+				key := keys[n][i][f]
 				switch {
-				case f.From != sdk.FromCounter:
+				case field.From != sdk.FromCounter:
 					kv = append(kv, key)
 				case !inRedis[counterRef{d.plugin, key}]:
 					counters = append(counters, key)
@@ -229,7 +240,7 @@ func (h *Host) readFields(ctx context.Context, userID string, ds []declaredField
 		rc.store(ctx, vals)
 	}
 	out := map[string]map[string]json.RawMessage{}
-	for _, d := range ds {
+	for n, d := range ds {
 		values := sdk.FieldValues{
 			Counter: func(key string) int64 { return counters[counterRef{d.plugin, key}].n },
 			KV: func(key string) ([]byte, bool) {
@@ -237,11 +248,11 @@ func (h *Host) readFields(ctx context.Context, userID string, ds []declaredField
 				return v, ok
 			},
 		}
-		for _, id := range d.items {
+		for i, id := range d.items {
 			if out[id] == nil {
 				out[id] = map[string]json.RawMessage{}
 			}
-			out[id][d.plugin] = sdk.FieldsJSON(d.fields, id, userID, values)
+			out[id][d.plugin] = sdk.FieldsJSONOfKeys(d.fields, keys[n][i], values)
 		}
 	}
 	return out, nil

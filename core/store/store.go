@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -331,8 +332,35 @@ func (db *DB) InList(col string, n int, ids []string) (string, any) {
 	if db.dialect == Postgres {
 		return fmt.Sprintf("%s = ANY($%d)", col, n), ids
 	}
-	b, _ := json.Marshal(ids)
-	return fmt.Sprintf("%s IN (SELECT value FROM json_each($%d))", col, n), string(b)
+	return fmt.Sprintf("%s IN (SELECT value FROM json_each($%d))", col, n), jsonStrings(ids)
+}
+
+// jsonStrings is json.Marshal(ids) for SQLite's json_each, without reflection: a
+// feed page's decorations send dozens of keys. A string that needs escaping goes
+// through encoding/json; others are written as they are (valid UTF-8 needs none).
+func jsonStrings(ids []string) string {
+	n := 2
+	for _, id := range ids {
+		n += len(id) + 3
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		plain := utf8.ValidString(id)
+		for j := 0; plain && j < len(id); j++ {
+			plain = id[j] >= 0x20 && id[j] != '"' && id[j] != '\\'
+		}
+		if plain {
+			b = append(append(append(b, '"'), id...), '"')
+		} else {
+			q, _ := json.Marshal(id)
+			b = append(b, q...)
+		}
+	}
+	return string(append(b, ']'))
 }
 
 // Micros encodes t for a BIGINT timestamp column: microseconds since the Unix epoch, UTC.
