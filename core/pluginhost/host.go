@@ -278,7 +278,9 @@ func (h *Host) reconcileLoop(ctx context.Context, initial []Record) {
 		if all {
 			recs, err := h.reg.Scan(ctx)
 			if err != nil {
-				h.cfg.Log.Error("read plugin state", "err", err)
+				if ctx.Err() == nil { // not the host stopping
+					h.cfg.Log.Error("read plugin state", "err", err)
+				}
 				continue
 			}
 			h.applyAll(ctx, recs)
@@ -290,6 +292,7 @@ func (h *Host) reconcileLoop(ctx context.Context, initial []Record) {
 			switch {
 			case fault.Is(err, fault.NotFound):
 				h.forget(n)
+			case ctx.Err() != nil: // the host is stopping
 			case err != nil:
 				h.cfg.Log.Error("read plugin state", "plugin", n, "err", err)
 			default:
