@@ -184,7 +184,7 @@ func settings() []setting {
 		{"PLEIN_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
 			return c.LogLevel.UnmarshalText([]byte(v))
 		}},
-		{"PLEIN_DB_MAX_CONNS", "db-max-conns", "16", "SQL connection pool size", func(c *Config, v string) error {
+		{"PLEIN_DB_MAX_CONNS", "db-max-conns", "16", "SQL connection pool size (PostgreSQL: as many again for relaxed writes, opened when used)", func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 1000 {
 				return fmt.Errorf("want a number from 1 to 1000, got %q", v)
