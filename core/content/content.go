@@ -107,6 +107,8 @@ type Service struct {
 	db   *store.DB
 	lang string
 	now  func() time.Time
+
+	heads *headCache
 }
 
 // New returns the service.
@@ -114,7 +116,7 @@ func New(db *store.DB, opts Options) *Service {
 	if opts.Language == "" {
 		opts.Language = "simple"
 	}
-	return &Service{db: db, lang: opts.Language, now: time.Now}
+	return &Service{db: db, lang: opts.Language, now: time.Now, heads: newHeadCache()}
 }
 
 // Language is the text search configuration in use.

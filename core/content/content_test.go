@@ -1,10 +1,12 @@
 package content_test
 
 import (
+	"database/sql"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pleinhq/plein/core/content"
 	"github.com/pleinhq/plein/core/fault"
@@ -410,5 +412,71 @@ func TestDelete(t *testing.T) {
 			t.Errorf("deleted item found")
 		}
 		wantKind(t, e.svc.Delete(e.ctx, it), fault.NotFound)
+	})
+}
+
+// TestHeadFollowsChanges checks that Head, which keeps what it read, sees every
+// change this service makes at once: a restriction, its lifting, a change of kind, a
+// move to the trash and back, a deletion; and that a reader's spaces are checked at
+// every call, never kept.
+func TestHeadFollowsChanges(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		author, other := e.user(t, "auteur@x.nl", "employee"), e.user(t, "ander@x.nl", "employee")
+		sp := e.space(t, author.ID, "Team")
+		it := e.post(t, author.ID, sp, "eerst open")
+		reads := func(sc content.Scope) bool {
+			t.Helper()
+			_, err := e.svc.Head(e.ctx, sc, it.ID)
+			if err != nil && !fault.Is(err, fault.NotFound) {
+				t.Fatal(err)
+			}
+			return err == nil
+		}
+		if !reads(reader(other, sp)) || !reads(reader(other, sp)) {
+			t.Fatal("an open item")
+		}
+		if reads(reader(other)) {
+			t.Fatal("a reader without the space, after the item was read by one with it")
+		}
+		if err := e.svc.SetAccess(e.ctx, it.ID, []string{"user:" + author.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if reads(reader(other, sp)) || !reads(reader(author, sp)) {
+			t.Fatal("after restricting it")
+		}
+		if err := e.svc.SetAccess(e.ctx, it.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		if !reads(reader(other, sp)) {
+			t.Fatal("after lifting the restriction")
+		}
+		if _, err := e.svc.Update(e.ctx, author.ID, e.get(t, it.ID), content.ItemPatch{Kind: ptr(content.KindNews), Title: ptr("Nieuws")}); err != nil {
+			t.Fatal(err)
+		}
+		if h, err := e.svc.Head(e.ctx, reader(other, sp), it.ID); err != nil || h.Kind != content.KindNews {
+			t.Fatalf("after a change of kind: %+v %v", h, err)
+		}
+		trash := func(at time.Time) {
+			t.Helper()
+			if err := db.Tx(e.ctx, func(tx *sql.Tx) error { return e.svc.SetTrashedTx(e.ctx, tx, it.ID, at) }); err != nil {
+				t.Fatal(err)
+			}
+			e.svc.ForgetHead(it.ID)
+		}
+		trash(time.Now())
+		if reads(reader(other, sp)) {
+			t.Fatal("an item in the trash")
+		}
+		trash(time.Time{})
+		if !reads(reader(other, sp)) {
+			t.Fatal("an item back from the trash")
+		}
+		if err := e.svc.Delete(e.ctx, e.get(t, it.ID)); err != nil {
+			t.Fatal(err)
+		}
+		if reads(reader(author, sp)) {
+			t.Fatal("a deleted item")
+		}
 	})
 }

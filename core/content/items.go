@@ -163,6 +163,7 @@ func (s *Service) SetTrashedTx(ctx context.Context, tx *sql.Tx, id string, at ti
 	if !at.IsZero() {
 		v = store.Micros(at)
 	}
+	s.heads.forget(id) // and the caller again after its commit (ForgetHead)
 	res, err := tx.ExecContext(ctx, `UPDATE items SET deleted_at = $1 WHERE id = $2`, v, id)
 	if err != nil {
 		return wrap("trash item", err)
@@ -226,17 +227,21 @@ func (s *Service) Head(ctx context.Context, sc Scope, id string) (Head, error) {
 	if !uid.Valid(id) {
 		return Head{}, fault.NotFoundf("no such item")
 	}
-	var h Head
-	var restricted bool
-	err := s.db.QueryRowCached(ctx, `SELECT i.kind, i.owner, COALESCE(i.space_id, ''), COALESCE(i.author_id, ''), i.restricted
-		FROM items i WHERE i.id = $1 AND i.deleted_at IS NULL`, []any{id}, &h.Kind, &h.Owner, &h.SpaceID, &h.AuthorID, &restricted)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Head{}, fault.NotFoundf("no such item")
+	c, ok := s.heads.get(id)
+	if !ok {
+		gen := s.heads.generation()
+		err := s.db.QueryRowCached(ctx, `SELECT i.kind, i.owner, COALESCE(i.space_id, ''), COALESCE(i.author_id, ''), i.restricted
+			FROM items i WHERE i.id = $1 AND i.deleted_at IS NULL`, []any{id}, &c.h.Kind, &c.h.Owner, &c.h.SpaceID, &c.h.AuthorID, &c.restricted)
+		if errors.Is(err, sql.ErrNoRows) {
+			return Head{}, fault.NotFoundf("no such item")
+		}
+		if err != nil {
+			return Head{}, wrap("item head", err)
+		}
+		c.h.ID = id
+		s.heads.put(id, c, gen)
 	}
-	if err != nil {
-		return Head{}, wrap("item head", err)
-	}
-	h.ID = id
+	h, restricted := c.h, c.restricted
 	// As access: a space the scope reads, or no space and a restriction; then an
 	// unrestricted item, its author, or a grantee.
 	inSpace := restricted && h.SpaceID == ""
@@ -434,6 +439,7 @@ func (s *Service) Update(ctx context.Context, editor string, it Item, p ItemPatc
 		}
 		return s.reindex(ctx, tx, it.ID)
 	})
+	s.heads.forget(it.ID) // its kind may have changed
 	if err != nil {
 		return Item{}, wrap("update item", err)
 	}
@@ -467,6 +473,7 @@ func (s *Service) Delete(ctx context.Context, it Item) error {
 		}
 		return nil
 	})
+	s.heads.forget(it.ID)
 	return wrap("delete item", err)
 }
 
@@ -492,5 +499,6 @@ func (s *Service) SetAccess(ctx context.Context, itemID string, grantees []strin
 		}
 		return nil
 	})
+	s.heads.forget(itemID)
 	return wrap("set item access", err)
 }

@@ -253,6 +253,7 @@ func (s *Service) Delete(ctx context.Context, by, id string) error {
 		_, err := tx.ExecContext(ctx, `UPDATE documents SET deleted_by = $1 WHERE item_id = $2`, by, id)
 		return err
 	})
+	s.content.ForgetHead(id) // a route check must not see it before the commit
 	return wrap("delete document", err)
 }
 
