@@ -433,8 +433,10 @@ func TestHeadFollowsChanges(t *testing.T) {
 			}
 			return err == nil
 		}
-		if !reads(reader(other, sp)) || !reads(reader(other, sp)) {
-			t.Fatal("an open item")
+		for range 2 { // the second read finds the kept head
+			if !reads(reader(other, sp)) {
+				t.Fatal("an open item")
+			}
 		}
 		if reads(reader(other)) {
 			t.Fatal("a reader without the space, after the item was read by one with it")
