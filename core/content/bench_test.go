@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pleinhq/plein/core/content"
+	"github.com/pleinhq/plein/core/demo/scale"
 	"github.com/pleinhq/plein/core/spaces"
 	"github.com/pleinhq/plein/core/store"
 	"github.com/pleinhq/plein/core/store/storetest"
@@ -25,28 +26,9 @@ import (
 //
 //	go test -run '^$' -bench . -benchtime 200x ./core/content/
 
-// Words for generated text, most used first: a Zipf draw over them makes a few words
-// common and most rare, as in real text. Dutch stop words come first, as they would.
-var benchWords = strings.Fields(`de het een van en in op voor met is dat te niet zijn aan er
-	gemeente project planning vergadering team overleg update week nieuwe afdeling medewerkers
-	werk vraag informatie afspraak document versie budget begroting rapport beleid besluit
-	inwoners dienstverlening wijk centrum straat parkeren verkeer fiets bouw woningbouw
-	vergunning aanvraag subsidie melding afval groen onderhoud speeltuin sportpark bibliotheek
-	helpdesk laptop printer wachtwoord account wifi vpn telefoon software licentie storing
-	meeting deadline roadmap review sprint backlog feedback presentatie workshop training
-	college wethouder raad raadsvoorstel commissie inspraak participatie zienswijze bezwaar
-	paspoort rijbewijs uittreksel verhuizing geboorte huwelijk burgerzaken balie loket
-	jeugd zorg wmo participatiewet schuldhulp armoede onderwijs sport cultuur evenement
-	klimaat energie zonnepanelen warmtepomp isolatie duurzaamheid riolering water dijk
-	archief privacy avg beveiliging risico audit controle jaarrekening factuur inkoop aanbesteding
-	personeel vacature sollicitatie verlof ziekte thuiswerken kantoor lunch borrel verjaardag
-	kerst vakantie jubileum afscheid welkom collega directie managementteam secretariaat agenda
-	notulen actiepunten memo brief mail bericht nieuws website intranet sociale media pers
-	kaart tekening bestemmingsplan omgevingswet omgevingsplan ruimtelijke ordening grond kavel
-	gemeentehuis verbouwing aannemer architect oplevering sleutel pas`)
-
-// benchRare is in a few dozen items only.
-const benchRare = "kademuur"
+// The words of generated text (a Zipf draw: a few common, most rare) and the one in a
+// few dozen items only, as plein seed scale writes them.
+var benchWords, benchRare = scale.Words, scale.RareWord
 
 type benchFixture struct {
 	*demoEnv

@@ -7,10 +7,10 @@ import (
 	"github.com/pleinhq/plein/core/uid"
 )
 
-// words for generated Dutch text, most used first: a Zipf draw over them makes a few
-// words common and most rare, as in real text, so searches for common and rare words
-// both find something. The same list as the content benchmarks'.
-var words = strings.Fields(`de het een van en in op voor met is dat te niet zijn aan er
+// Words are for generated Dutch text, most used first: a Zipf draw over them makes a
+// few words common and most rare, as in real text, so searches for common and rare
+// words both find something. The content benchmarks draw from them too.
+var Words = strings.Fields(`de het een van en in op voor met is dat te niet zijn aan er
 	gemeente project planning vergadering team overleg update week nieuwe afdeling medewerkers
 	werk vraag informatie afspraak document versie budget begroting rapport beleid besluit
 	inwoners dienstverlening wijk centrum straat parkeren verkeer fiets bouw woningbouw
@@ -39,14 +39,14 @@ type writer struct {
 }
 
 func newWriter(rng *rand.Rand) *writer {
-	return &writer{rng: rng, zipf: rand.NewZipf(rng, 1.07, 2, uint64(len(words)-1))}
+	return &writer{rng: rng, zipf: rand.NewZipf(rng, 1.07, 2, uint64(len(Words)-1))}
 }
 
 // sentence returns n words, the first capitalised, ending in a full stop.
 func (w *writer) sentence(n int) string {
 	var b strings.Builder
 	for i := range max(n, 1) {
-		word := words[w.zipf.Uint64()]
+		word := Words[w.zipf.Uint64()]
 		if i == 0 {
 			word = strings.ToUpper(word[:1]) + word[1:]
 		} else {
@@ -59,7 +59,7 @@ func (w *writer) sentence(n int) string {
 }
 
 // tag returns a word fit for a #tag: a topic word, not a stop word.
-func (w *writer) tag() string { return words[20+w.rng.IntN(60)] }
+func (w *writer) tag() string { return Words[20+w.rng.IntN(60)] }
 
 // newID is where seeded rows get their ids: the same as the services'.
 var newID = uid.New
