@@ -135,15 +135,7 @@ func (db *DB) WriteRow(ctx context.Context, relaxed bool, query string, args []a
 	if relaxed && db.relaxed != nil {
 		pool = db.relaxed
 	}
-	var err error
-	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
-		err = pool.QueryRowContext(ctx, query, args...).Scan(dest...)
-		if err == nil || !isRetryable(err) || ctx.Err() != nil {
-			return err
-		}
-		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
-	}
-	return err
+	return retry(ctx, func() error { return pool.QueryRowContext(ctx, query, args...).Scan(dest...) })
 }
 
 // QueryRowContext runs a read-only query that returns at most one row.
@@ -191,13 +183,19 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // retryTx runs fn in a write transaction on pool, again after a serialization
 // failure or deadlock.
 func (db *DB) retryTx(ctx context.Context, pool *sql.DB, fn func(tx *sql.Tx) error) error {
+	return retry(ctx, func() error { return db.runTx(ctx, pool, nil, fn) })
+}
+
+// retry runs attempt up to maxTxAttempts times while PostgreSQL aborts it for a
+// serialization failure or a deadlock, waiting a little longer each time.
+func retry(ctx context.Context, attempt func() error) error {
 	var err error
-	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
-		err = db.runTx(ctx, pool, nil, fn)
+	for n := 1; n <= maxTxAttempts; n++ {
+		err = attempt()
 		if err == nil || !isRetryable(err) || ctx.Err() != nil {
 			return err
 		}
-		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+		time.Sleep(time.Duration(n*n) * 5 * time.Millisecond)
 	}
 	return err
 }
