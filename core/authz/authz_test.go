@@ -741,7 +741,7 @@ func testReplicas(t *testing.T, a, b *node) {
 	probe := changes.Change{Kind: changes.Token, ID: uid.New()}
 	heard := make(chan struct{}, 1)
 	b.changes.Handle(func(c changes.Change) {
-		if c == probe {
+		if c.Kind == probe.Kind && c.ID == probe.ID {
 			select {
 			case heard <- struct{}{}:
 			default:

@@ -28,6 +28,9 @@ const (
 type Change struct {
 	Kind Kind   `json:"kind"`
 	ID   string `json:"id,omitempty"`
+	// Keys name what changed within ID, for kinds that gather many changes in one
+	// notice (a plugin's data keys).
+	Keys []string `json:"keys,omitempty"`
 }
 
 // Topic is the bus topic the notices travel on.
@@ -78,6 +81,16 @@ func (n *Notifier) Start(ctx context.Context) (stop func(), err error) {
 // other replicas' caches also expire on their own.
 func (n *Notifier) Publish(ctx context.Context, c Change) {
 	n.deliver(c)
+	payload, _ := json.Marshal(c)
+	if err := n.bus.Publish(ctx, Topic, payload); err != nil {
+		n.log.Error("changes: broadcast failed; other replicas catch up on their next resync", "kind", c.Kind, "err", err)
+	}
+}
+
+// Broadcast tells every replica, this one included when the bus echoes it, without
+// applying c here first: for callers that already did, and send changes in batches.
+// A failed broadcast is logged, as with Publish.
+func (n *Notifier) Broadcast(ctx context.Context, c Change) {
 	payload, _ := json.Marshal(c)
 	if err := n.bus.Publish(ctx, Topic, payload); err != nil {
 		n.log.Error("changes: broadcast failed; other replicas catch up on their next resync", "kind", c.Kind, "err", err)

@@ -38,6 +38,7 @@ type Config struct {
 	PresignTTL      time.Duration // >0 with S3: downloads redirect to a presigned URL valid this long
 	SweepInterval   time.Duration // how often unfinished uploads and the trash are cleaned up
 	UploadSlots     int           // uploads one server streams at once
+	PprofAddr       string        // loopback host:port serving net/http/pprof; empty: off
 }
 
 // S3 holds the object store settings.
@@ -89,6 +90,18 @@ func settings() []setting {
 				return fmt.Errorf("invalid port %q", port)
 			}
 			c.Addr = v
+			return nil
+		}},
+		{"PLEIN_PPROF_ADDR", "pprof-addr", "", "loopback host:port serving Go's profiler (/debug/pprof/); empty: off", func(c *Config, v string) error {
+			if v == "" {
+				c.PprofAddr = ""
+				return nil
+			}
+			host, _, err := net.SplitHostPort(v)
+			if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+				return fmt.Errorf("want a loopback address such as 127.0.0.1:6060, got %q", v)
+			}
+			c.PprofAddr = v
 			return nil
 		}},
 		{"PLEIN_DATA_DIR", "data-dir", "./data", "directory for the SQLite file and local blobs", func(c *Config, v string) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -32,7 +33,7 @@ func (l *changeLog) add(c changes.Change) { l.mu.Lock(); l.all = append(l.all, c
 func (l *changeLog) has(c changes.Change) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return slices.Contains(l.all, c)
+	return slices.ContainsFunc(l.all, func(x changes.Change) bool { return reflect.DeepEqual(x, c) })
 }
 
 func newService(t *testing.T, db *store.DB) (*identity.Service, *changeLog) {

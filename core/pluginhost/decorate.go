@@ -122,8 +122,10 @@ type declaredFields struct {
 }
 
 // readFields reads declared decoration fields from the plugins' KV and counters, and
-// returns item id -> plugin -> its JSON object. Counters come from Redis when it is
-// configured and holds them; everything else comes from one SQL query.
+// returns item id -> plugin -> its JSON object. Values come from the host's field
+// cache when it holds them; of the rest, counters come from Redis when it is
+// configured and holds them, and everything else from one SQL query. What was read
+// is kept in the cache (see fieldCache).
 //
 // It runs under the request's context, not DecorateTimeout: this is the host's own
 // query, as cheap as the feed's, and cutting it short under load dropped fields
@@ -132,7 +134,7 @@ func (h *Host) readFields(ctx context.Context, userID string, ds []declaredField
 	type counter struct{ n, version int64 }
 	counters := map[counterRef]counter{} // counters read, by plugin and name
 	kvs := map[counterRef][]byte{}       // KV entries read, by plugin and key
-	inRedis := map[counterRef]bool{}
+	now := store.Micros(h.cfg.Now())
 	// keys[d][i][f] is the key of d's field f for d's item i, built once.
 	keys := make([][][]string, len(ds))
 	for n, d := range ds {
@@ -144,48 +146,77 @@ func (h *Host) readFields(ctx context.Context, userID string, ds []declaredField
 			}
 		}
 	}
-	rc := h.cfg.Counters
-	if rc != nil {
-		var refs []counterRef
-		for n, d := range ds {
-			for f, field := range d.fields {
-				if field.From == sdk.FromCounter {
-					for i := range d.items {
-						refs = append(refs, counterRef{d.plugin, keys[n][i][f]})
+	// What the cache does not hold, with its stripe's generation before the reads.
+	type miss struct {
+		ref counterRef
+		gen uint64
+	}
+	var counterMisses, kvMisses []miss
+	for n, d := range ds {
+		for f, field := range d.fields {
+			kind := fieldKV
+			if field.From == sdk.FromCounter {
+				kind = fieldCounter
+			}
+			for i := range d.items {
+				ref := counterRef{d.plugin, keys[n][i][f]}
+				v, ok := h.fields.get(fieldKey(kind, ref.plugin, ref.name))
+				switch {
+				case !ok:
+					m := miss{ref, h.fields.generation(ref.plugin, ref.name)}
+					if kind == fieldCounter {
+						counterMisses = append(counterMisses, m)
+					} else {
+						kvMisses = append(kvMisses, m)
 					}
+				case kind == fieldCounter:
+					counters[ref] = counter{n: v.n}
+				case v.present && (v.expires == 0 || v.expires > now):
+					kvs[ref] = v.value
 				}
 			}
 		}
-		if len(refs) > 0 {
-			vals, _, err := rc.get(ctx, refs)
-			if err != nil {
-				rc = nil // Redis is away: SQL answers, and nothing is stored back
-			}
-			for i, v := range vals {
-				counters[refs[i]] = counter{n: v}
-				inRedis[refs[i]] = true
+	}
+	rc := h.cfg.Counters
+	fromSQL := counterMisses // counter misses Redis does not answer
+	if rc != nil && len(counterMisses) > 0 {
+		refs := make([]counterRef, len(counterMisses))
+		for i, m := range counterMisses {
+			refs[i] = m.ref
+		}
+		vals, _, err := rc.get(ctx, refs)
+		if err != nil {
+			rc = nil // Redis is away: SQL answers, and nothing is stored back
+		}
+		fromSQL = make([]miss, 0, len(counterMisses)-len(vals))
+		for i, m := range counterMisses {
+			if v, ok := vals[i]; ok {
+				counters[m.ref] = counter{n: v}
+				h.fields.put(fieldCounter, m.ref.plugin, m.ref.name, fieldValue{n: v}, m.gen)
+			} else {
+				fromSQL = append(fromSQL, m)
 			}
 		}
 	}
 	var q strings.Builder
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	now := "" // the clock's parameter, added with the first KV branch
-	var fromSQL []counterRef
-	for n, d := range ds {
-		var counters, kv []string
-		for f, field := range d.fields {
-			for i := range d.items {
-				key := keys[n][i][f]
-				switch {
-				case field.From != sdk.FromCounter:
-					kv = append(kv, key)
-				case !inRedis[counterRef{d.plugin, key}]:
-					counters = append(counters, key)
-					fromSQL = append(fromSQL, counterRef{d.plugin, key})
-				}
-			}
+	nowArg := "" // the clock's parameter, added with the first KV branch
+	byPlugin := func(ms []miss) map[string][]string {
+		out := map[string][]string{}
+		for _, m := range ms {
+			out[m.ref.plugin] = append(out[m.ref.plugin], m.ref.name)
 		}
+		return out
+	}
+	sqlCounters, sqlKV := byPlugin(fromSQL), byPlugin(kvMisses)
+	for _, d := range ds {
+		counters, kv := sqlCounters[d.plugin], sqlKV[d.plugin]
+		if len(counters) == 0 && len(kv) == 0 {
+			continue
+		}
+		delete(sqlCounters, d.plugin) // a plugin's branches once
+		delete(sqlKV, d.plugin)
 		plugin := arg(d.plugin)
 		if len(counters) > 0 {
 			if q.Len() > 0 {
@@ -199,15 +230,17 @@ func (h *Host) readFields(ctx context.Context, userID string, ds []declaredField
 			if q.Len() > 0 {
 				q.WriteString(" UNION ALL ")
 			}
-			if now == "" {
-				now = arg(store.Micros(h.cfg.Now()))
+			if nowArg == "" {
+				nowArg = arg(now)
 			}
 			cond, a := h.cfg.DB.InList("key", len(args)+1, kv)
 			args = append(args, a)
-			q.WriteString(`SELECT 'k', plugin, key, 0, value, 0 FROM plugin_kv WHERE plugin = ` + plugin + ` AND ` + cond +
-				` AND (expires_at IS NULL OR expires_at > ` + now + `)`)
+			// The last column is the entry's expiry, for the cache.
+			q.WriteString(`SELECT 'k', plugin, key, 0, value, COALESCE(expires_at, 0) FROM plugin_kv WHERE plugin = ` + plugin + ` AND ` + cond +
+				` AND (expires_at IS NULL OR expires_at > ` + nowArg + `)`)
 		}
 	}
+	kvExpires := map[counterRef]int64{}
 	if q.Len() > 0 {
 		rows, err := h.cfg.DB.QueryCached(ctx, q.String(), args...)
 		if err != nil {
@@ -224,6 +257,7 @@ func (h *Host) readFields(ctx context.Context, userID string, ds []declaredField
 			}
 			if kind == "k" {
 				kvs[ref] = v
+				kvExpires[ref] = c.version
 			} else {
 				counters[ref] = c
 			}
@@ -232,10 +266,17 @@ func (h *Host) readFields(ctx context.Context, userID string, ds []declaredField
 			return nil, err
 		}
 	}
+	for _, m := range fromSQL {
+		h.fields.put(fieldCounter, m.ref.plugin, m.ref.name, fieldValue{n: counters[m.ref].n}, m.gen)
+	}
+	for _, m := range kvMisses {
+		v, ok := kvs[m.ref]
+		h.fields.put(fieldKV, m.ref.plugin, m.ref.name, fieldValue{value: v, present: ok, expires: kvExpires[m.ref]}, m.gen)
+	}
 	if rc != nil && len(fromSQL) > 0 {
 		vals := make([]counterValue, len(fromSQL))
-		for i, ref := range fromSQL {
-			vals[i] = counterValue{counterRef: ref, value: counters[ref].n, version: counters[ref].version}
+		for i, m := range fromSQL {
+			vals[i] = counterValue{counterRef: m.ref, value: counters[m.ref].n, version: counters[m.ref].version}
 		}
 		rc.store(ctx, vals)
 	}

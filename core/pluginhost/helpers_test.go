@@ -245,7 +245,7 @@ type env struct {
 	dir     string
 }
 
-func newEnv(t *testing.T, db *store.DB) *env {
+func newEnv(t testing.TB, db *store.DB) *env {
 	t.Helper()
 	blobs, err := blob.NewLocal(t.TempDir())
 	if err != nil {
@@ -259,7 +259,7 @@ func newEnv(t *testing.T, db *store.DB) *env {
 
 // config is a Host configuration on the env, tuned for tests: quick restarts and
 // health checks.
-func (e *env) config(t *testing.T) Config {
+func (e *env) config(t testing.TB) Config {
 	return Config{
 		Dir: e.dir, DB: e.db, Blobs: e.blobs, Changes: e.changes, Items: e.items, Authz: e.az, Log: plugintest.Logger(t),
 		Backoff:        func(int) time.Duration { return 20 * time.Millisecond },
@@ -269,7 +269,7 @@ func (e *env) config(t *testing.T) Config {
 }
 
 // host returns a Host on cfg, closed when the test ends; it is not started.
-func newHost(t *testing.T, cfg Config) *Host {
+func newHost(t testing.TB, cfg Config) *Host {
 	t.Helper()
 	h, err := New(cfg)
 	if err != nil {

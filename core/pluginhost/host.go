@@ -128,6 +128,10 @@ type Host struct {
 	reg   *Registry
 	calls *Calls
 	disp  *dispatcher
+	// fields keeps what declared decoration fields read; notices tell other
+	// replicas what this one's plugins wrote.
+	fields  *fieldCache
+	notices *fieldNotices
 
 	mu        sync.Mutex
 	slots     map[string]*instance
@@ -155,6 +159,8 @@ func New(cfg Config) (*Host, error) {
 		records: map[string]Record{},
 		pending: map[string]bool{},
 		kick:    make(chan struct{}, 1),
+		fields:  newFieldCache(fieldCacheSize),
+		notices: newFieldNotices(),
 	}
 	policies, _ := cfg.Authz.(PolicyAdder)
 	h.reg = NewRegistry(RegistryConfig{DB: cfg.DB, Dir: cfg.Dir, Changes: cfg.Changes, Log: cfg.Log, Now: cfg.Now, Policies: policies})
@@ -184,7 +190,8 @@ func (h *Host) Start(ctx context.Context) error {
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
-	h.wg.Add(3)
+	h.wg.Add(4)
+	go func() { defer h.wg.Done(); h.notices.run(bg, h.cfg.Changes) }()
 	go func() { defer h.wg.Done(); h.reconcileLoop(bg, recs) }()
 	go func() { defer h.wg.Done(); h.disp.run(bg) }()
 	go func() { defer h.wg.Done(); h.maintain(bg) }()
@@ -238,9 +245,24 @@ func (h *Host) onChange(c changes.Change) {
 	switch c.Kind {
 	case ChangeKind:
 		h.queue(c.ID)
+	case FieldsChangeKind:
+		if c.Keys == nil {
+			h.fields.clear()
+		} else {
+			h.fields.forget(c.ID, c.Keys)
+		}
 	case changes.All:
+		h.fields.clear()
 		h.queue("")
 	}
+}
+
+// dataChanged is what a plugin's host service calls once a write of its data has
+// committed (and counters are in Redis): this replica's decorations forget the
+// names at once, other replicas when the notice reaches them.
+func (h *Host) dataChanged(plugin string, names []string) {
+	h.fields.forget(plugin, names)
+	h.notices.add(plugin, names)
 }
 
 // queue asks the reconcile loop to look at a plugin again ("": all of them).
@@ -401,7 +423,7 @@ func (h *Host) instancesList() []*instance {
 func (h *Host) hostService(name string, log *slog.Logger) pluginrpc.HostService {
 	return NewHostService(HostServiceConfig{
 		Plugin: name, DB: h.cfg.DB, Blobs: h.cfg.Blobs, Items: h.cfg.Items, Authz: h.cfg.Authz, Calls: h.calls,
-		Counters: h.cfg.Counters,
+		Counters: h.cfg.Counters, Changed: func(names []string) { h.dataChanged(name, names) },
 		Publish: func(ctx context.Context, e sdk.Event) error {
 			_, err := h.Publish(ctx, e)
 			return err

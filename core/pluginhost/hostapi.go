@@ -34,6 +34,9 @@ type HostServiceConfig struct {
 	Publish func(ctx context.Context, e sdk.Event) error
 	// Counters, if set, keeps the plugin's counters in Redis in front of SQL.
 	Counters *RedisCounters
+	// Changed, if set, hears the KV keys and counter names a write may have
+	// changed, after it committed or failed (a failed commit may have happened).
+	Changed func(names []string)
 	// Spaces returns the spaces the plugin is on (nil: all), for item registration;
 	// nil means every space.
 	Spaces func() []string
@@ -69,6 +72,9 @@ func NewHostService(cfg HostServiceConfig) pluginrpc.HostService {
 	}
 	if cfg.Spaces == nil {
 		cfg.Spaces = func() []string { return nil }
+	}
+	if cfg.Changed == nil {
+		cfg.Changed = func([]string) {}
 	}
 	if cfg.Publish == nil {
 		db := cfg.DB
@@ -259,6 +265,7 @@ func (s *hostService) KVPut(ctx context.Context, handle string, w pluginrpc.KVWr
 		args = append(args, *w.IfVersion)
 	}
 	var version int64
+	defer s.cfg.Changed([]string{w.Key})
 	err := s.cfg.DB.Tx(ctx, func(tx *sql.Tx) error {
 		return tx.QueryRowContext(ctx, query, args...).Scan(&version)
 	})
@@ -283,6 +290,7 @@ func (s *hostService) KVDelete(ctx context.Context, handle, key string, ifVersio
 		query += ` AND version = $3 AND (expires_at IS NULL OR expires_at > $4)`
 		args = append(args, *ifVersion, store.Micros(s.cfg.Now()))
 	}
+	defer s.cfg.Changed([]string{key})
 	res, err := s.cfg.DB.ExecContext(ctx, query, args...)
 	if err != nil {
 		return s.internal("kv delete", err)
@@ -363,6 +371,7 @@ func (s *hostService) CounterAdd(ctx context.Context, handle, name string, delta
 		return 0, err
 	}
 	v := counterValue{counterRef: counterRef{s.cfg.Plugin, name}}
+	defer s.cfg.Changed([]string{name})
 	err := s.cfg.DB.Tx(ctx, func(tx *sql.Tx) error {
 		return tx.QueryRowContext(ctx, s.counterAddQuery(delta), s.cfg.Plugin, name, delta, counterBound(delta),
 			store.Micros(s.cfg.Now())).Scan(&v.value, &v.version)

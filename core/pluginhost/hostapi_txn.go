@@ -79,6 +79,7 @@ func (s *hostService) KVTxn(ctx context.Context, handle string, t sdk.Txn) (sdk.
 		return sdk.TxnResult{}, err
 	}
 	steps := kvSteps(t)
+	defer s.cfg.Changed(txnWrites(t))
 	deltas := slices.SortedFunc(slices.Values(t.Add), func(a, b sdk.Delta) int { return cmp.Compare(a.Name, b.Name) })
 	dropped := slices.Sorted(slices.Values(t.DeleteCounters))
 	now := store.Micros(s.cfg.Now())
@@ -164,6 +165,19 @@ func (s *hostService) KVTxn(ctx context.Context, handle string, t sdk.Txn) (sdk.
 		s.cfg.Counters.store(ctx, changed)
 	}
 	return res, nil
+}
+
+// txnWrites names the keys and counters a transaction may change.
+func txnWrites(t sdk.Txn) []string {
+	out := make([]string, 0, len(t.Put)+len(t.Delete)+len(t.Add)+len(t.DeleteCounters))
+	for _, p := range t.Put {
+		out = append(out, p.Key)
+	}
+	out = append(out, t.Delete...)
+	for _, d := range t.Add {
+		out = append(out, d.Name)
+	}
+	return append(out, t.DeleteCounters...)
 }
 
 // checkTxnText refuses keys and counter names PostgreSQL cannot store.

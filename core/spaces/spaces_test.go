@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -36,7 +37,7 @@ func (l *changeLog) add(c changes.Change) { l.mu.Lock(); l.all = append(l.all, c
 func (l *changeLog) has(c changes.Change) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return slices.Contains(l.all, c)
+	return slices.ContainsFunc(l.all, func(x changes.Change) bool { return reflect.DeepEqual(x, c) })
 }
 
 func (l *changeLog) reset() { l.mu.Lock(); l.all = nil; l.mu.Unlock() }

@@ -150,6 +150,11 @@ func (c cli) serve(args []string) error {
 		<-ctx.Done()
 		stop() // a second signal now kills the process at once
 	}()
+	if cfg.PprofAddr != "" {
+		if err := servePprof(ctx, cfg.PprofAddr, log); err != nil {
+			return err
+		}
+	}
 	return a.Run(ctx)
 }
 
