@@ -41,6 +41,41 @@ func TestPluginEnabledOnOneReplicaServesOnTheOther(t *testing.T) {
 	}
 	took := until(t, "enabled through A, served by B", time.Second, func() bool { return b.call("GET", route, emp, nil, nil) == 200 })
 	t.Logf("enabled through A: B served the plugin's route after %s", took)
+
+	// A decoration B has read (and keeps) changes through A: B forgets it when A's
+	// notice arrives over Redis.
+	until(t, "A serves the plugin too", 5*time.Second, func() bool { return a.call("GET", route, emp, nil, nil) == 200 })
+	var feed struct {
+		Items []struct {
+			ID       string                     `json:"id"`
+			Features map[string]json.RawMessage `json:"features"`
+		} `json:"items"`
+	}
+	if code := b.call("GET", "/api/v1/feed?limit=1", emp, nil, &feed); code != 200 || len(feed.Items) != 1 {
+		t.Fatalf("feed through B: %d, %d items", code, len(feed.Items))
+	}
+	item := feed.Items[0].ID
+	bookmarked := func(p *proc) string {
+		var it struct {
+			Features map[string]json.RawMessage `json:"features"`
+		}
+		if code := p.call("GET", "/api/v1/items/"+item, emp, nil, &it); code != 200 {
+			t.Fatalf("read the item: %d", code)
+		}
+		return string(it.Features["bookmarks"])
+	}
+	if got := bookmarked(b); got != `{"bookmarked":false}` {
+		t.Fatalf("through B before: %s", got)
+	}
+	if code := a.call("PUT", "/api/v1/plugins/bookmarks/items/"+item+"/bookmark", emp, nil, nil); code/100 != 2 {
+		t.Fatalf("bookmark through A: %d", code)
+	}
+	if got := bookmarked(a); got != `{"bookmarked":true}` {
+		t.Fatalf("through A after its own write: %s", got)
+	}
+	took = until(t, "bookmarked through A, seen on B", time.Second, func() bool { return bookmarked(b) == `{"bookmarked":true}` })
+	t.Logf("bookmarked through A: B showed it after %s", took)
+
 	if code := a.call("PUT", "/api/v1/admin/plugins/bookmarks", mgr, map[string]any{"enabled": false}, nil); code != 200 {
 		t.Fatalf("disable through A: %d", code)
 	}
