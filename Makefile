@@ -17,8 +17,10 @@ build:
 	@mkdir -p bin/plugins
 	@for p in $(PLUGINS); do echo "build plugin $$p"; $(GO) build -ldflags "$(LDFLAGS)" -o bin/plugins/$$p ./plugins/$$p || exit 1; done
 
-## run: build, seed the demo organisation (with every plugin on) into an empty database, serve on 127.0.0.1:8080
+## run: build, approve the plugin binaries just built (a rebuild changes their checksums), seed the demo organisation (with every plugin on) into an empty database, serve on 127.0.0.1:8080
 run: build
+	@# quietly (its scan logs the old checksum as refused); again, aloud, if it fails
+	@for p in $(PLUGINS); do ./bin/plein plugins approve $$p >/dev/null 2>&1 || ./bin/plein plugins approve $$p || exit 1; done
 	./bin/plein seed demo --if-empty --enable-plugins
 	./bin/plein serve
 
