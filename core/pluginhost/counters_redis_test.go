@@ -262,7 +262,7 @@ func TestDeclaredFieldsReadCountersThroughRedis(t *testing.T) {
 		want := map[string]string{"i1": `{"count":1,"liked":true}`, "i2": `{"count":0,"liked":false}`}
 		check := func(when string) {
 			t.Helper()
-			got, err := h.readFields(ctx, "ann", ds)
+			got, err := h.readFields(ctx, "ann", ds, true)
 			if err != nil {
 				t.Fatal(err)
 			}

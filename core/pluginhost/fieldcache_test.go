@@ -16,36 +16,35 @@ import (
 
 func TestFieldCacheStoresNothingReadBeforeAForget(t *testing.T) {
 	c := newFieldCache(100)
-	key := fieldKey(fieldCounter, "likes", "n/i1")
 	gen := c.generation("likes", "n/i1")
 	c.forget("likes", []string{"n/i1"}) // a write committed while the read ran
 	c.put(fieldCounter, "likes", "n/i1", fieldValue{n: 1}, gen)
-	if _, ok := c.get(key); ok {
+	if _, ok := c.get(fieldCounter, "likes", "n/i1"); ok {
 		t.Fatal("a read that raced a forget was stored")
 	}
 	gen = c.generation("likes", "n/i1")
 	c.put(fieldCounter, "likes", "n/i1", fieldValue{n: 2}, gen)
-	if v, ok := c.get(key); !ok || v.n != 2 {
+	if v, ok := c.get(fieldCounter, "likes", "n/i1"); !ok || v.n != 2 {
 		t.Fatalf("got %+v %v, want 2", v, ok)
 	}
 	// A forget drops the counter and the KV entry of that name, nothing else.
 	c.put(fieldKV, "likes", "n/i1", fieldValue{present: true}, c.generation("likes", "n/i1"))
 	c.put(fieldKV, "votes", "n/i1", fieldValue{present: true}, c.generation("votes", "n/i1"))
 	c.forget("likes", []string{"n/i1"})
-	for _, k := range []string{key, fieldKey(fieldKV, "likes", "n/i1")} {
-		if _, ok := c.get(k); ok {
-			t.Errorf("%q outlived its forget", k)
+	for _, kind := range []byte{fieldCounter, fieldKV} {
+		if _, ok := c.get(kind, "likes", "n/i1"); ok {
+			t.Errorf("%c n/i1 outlived its forget", kind)
 		}
 	}
-	if _, ok := c.get(fieldKey(fieldKV, "votes", "n/i1")); !ok {
+	if _, ok := c.get(fieldKV, "votes", "n/i1"); !ok {
 		t.Error("another plugin's entry of the same name was forgotten")
 	}
 	// clear drops everything and refuses every read that was under way.
 	gen = c.generation("votes", "x")
 	c.clear()
 	c.put(fieldKV, "votes", "x", fieldValue{}, gen)
-	if c.entries.Len() != 0 {
-		t.Fatalf("%d entries after clear", c.entries.Len())
+	if n := c.len(); n != 0 {
+		t.Fatalf("%d entries after clear", n)
 	}
 }
 
@@ -81,7 +80,7 @@ var likesFields = []declaredFields{{plugin: "likes", items: []string{"i1", "i2"}
 // readLikes returns readFields' likes objects for ann, by item.
 func readLikes(t *testing.T, h *Host) map[string]string {
 	t.Helper()
-	got, err := h.readFields(ctxT(t), "ann", likesFields)
+	got, err := h.readFields(ctxT(t), "ann", likesFields, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +232,7 @@ func benchmarkReadFields(b *testing.B, db *store.DB) {
 				if !cached {
 					h.fields.clear()
 				}
-				if _, err := h.readFields(ctx, "ann", ds); err != nil {
+				if _, err := h.readFields(ctx, "ann", ds, true); err != nil {
 					b.Fatal(err)
 				}
 			}
