@@ -163,8 +163,9 @@ type clientStream struct {
 	cc   *clientConn
 	stop func() bool
 
-	wmu  sync.Mutex
-	wbuf []byte
+	wmu       sync.Mutex
+	wbuf      []byte // frames not written yet
+	receiving bool   // RecvMsg is waiting: writes go out at once
 
 	mu         sync.Mutex
 	sentClose  bool
@@ -198,13 +199,11 @@ func (c *Conn) NewStream(ctx context.Context, _ *grpc.StreamDesc, method string,
 		_ = cc.c.Close()
 	})
 	open, err := endFrame(appendRequestHead(beginFrame(nil), method, deadline, has))
-	if err == nil {
-		_, err = cc.c.Write(open)
-	}
 	if err != nil {
 		s.fail()
-		return nil, status.Errorf(codes.Unavailable, "wire: open stream: %v", err)
+		return nil, status.Errorf(codes.Internal, "wire: open stream: %v", err)
 	}
+	s.wbuf = open // it goes with the first messages
 	return s, nil
 }
 
@@ -212,22 +211,44 @@ func (s *clientStream) Header() (metadata.MD, error) { return nil, nil }
 func (s *clientStream) Trailer() metadata.MD         { return nil }
 func (s *clientStream) Context() context.Context     { return s.ctx }
 
+// write queues a frame. Queued frames go out together: with the close-send, when
+// RecvMsg is about to wait for the plugin (and at once while it waits), or once
+// sendBatch bytes have gathered. A request without a body (open, head, end,
+// close-send) is then one write, and the plugin wakes up once for it, not four times.
 func (s *clientStream) write(kind byte, m proto.Message) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	buf := append(beginFrame(s.wbuf), kind)
+	start := len(s.wbuf)
+	buf := append(s.wbuf, 0, 0, 0, 0, kind)
 	if m != nil {
 		var err error
 		if buf, err = (proto.MarshalOptions{}).MarshalAppend(buf, m); err != nil {
+			s.wbuf = buf[:start]
 			return status.Errorf(codes.InvalidArgument, "wire: marshal: %v", err)
 		}
 	}
-	buf, err := endFrame(buf)
-	if err != nil {
+	if _, err := endFrame(buf[start:]); err != nil {
+		s.wbuf = buf[:start]
 		return status.Error(codes.ResourceExhausted, "wire: a message over the size limit")
 	}
 	s.wbuf = buf
-	if _, err := s.cc.c.Write(buf); err != nil {
+	if kind == kindCloseSend || s.receiving || len(s.wbuf) >= sendBatch {
+		return s.flush()
+	}
+	return nil
+}
+
+// sendBatch is how many queued bytes are written without waiting for more.
+const sendBatch = 32 << 10
+
+// flush writes the queued frames; wmu is held.
+func (s *clientStream) flush() error {
+	if len(s.wbuf) == 0 {
+		return nil
+	}
+	_, err := s.cc.c.Write(s.wbuf)
+	s.wbuf = s.wbuf[:0]
+	if err != nil {
 		s.fail()
 		return io.EOF // as gRPC: the stream ended; RecvMsg tells why
 	}
@@ -267,7 +288,14 @@ func (s *clientStream) RecvMsg(m any) error {
 	if !ok {
 		return status.Error(codes.Internal, "wire: not a protobuf message")
 	}
+	s.wmu.Lock()
+	_ = s.flush() // a failure closes the connection, and the read below says so
+	s.receiving = true
+	s.wmu.Unlock()
 	f, err := readFrame(s.cc.r, s.cc.buf)
+	s.wmu.Lock()
+	s.receiving = false
+	s.wmu.Unlock()
 	if err != nil {
 		s.fail()
 		s.recvFailed = s.cause(err)

@@ -334,3 +334,36 @@ func BenchmarkUnary(b *testing.B) {
 		}
 	}
 }
+
+// A client's frames wait to go out together, but never while it waits for an
+// answer: a message sent while RecvMsg waits leaves at once (here the server
+// answers it before the client closes its side).
+func TestAMessageSentWhileTheClientWaitsGoesOutAtOnce(t *testing.T) {
+	path, key, _ := start(t)
+	conn, err := Dial(context.Background(), path, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := conn.NewStream(ctx, nil, pb.Host_BlobPut_FullMethodName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() { got <- s.RecvMsg(&pb.BlobInfo{}) }()
+	time.Sleep(20 * time.Millisecond) // the receiver is waiting (if not yet, it sends what is queued)
+	if err := s.SendMsg(&pb.BlobPutRequest{Part: &pb.BlobPutRequest_Chunk{Chunk: []byte("x")}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-got:
+		if status.Code(err) != codes.InvalidArgument {
+			t.Fatalf("answer: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the message sent while the receiver waited never left")
+	}
+	_ = s.CloseSend()
+}
