@@ -23,6 +23,9 @@
 //     Calls issues the short-lived handles that make a host call act as a user.
 //   - Router (router.go), decorations (decorate.go), features (features.go) and the
 //     events outbox with its dispatcher (events.go).
+//   - The field cache (fieldcache.go, fieldnotices.go): the declared decoration
+//     fields lists read, forgotten by every host write after it commits, and on
+//     other replicas through "plugin-data" change notices.
 //
 // # Wiring
 //
